@@ -1,0 +1,1 @@
+"""Authentication backends: who is this CIC user, and is that their password."""

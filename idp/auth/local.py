@@ -1,0 +1,351 @@
+"""The embedded CIC user directory: a SQLite file of CIC users and their argon2id password hashes.
+
+This is the default backend when cic-sts does not ask CIC itself. One row per CIC user; the user
+ID is compared case-insensitively (``COLLATE NOCASE``, which folds ASCII letters only), like CIC
+compares user IDs. A user whose password hash is NULL exists (SAML attributes, lookups) but cannot
+log on.
+
+Every call opens its own short-lived connection, so one `LocalDirectory` can be shared by all
+threads of a gunicorn worker; the database runs in WAL mode so readers never wait for a writer.
+Passwords are hashed with argon2-cffi's defaults (argon2id); a hash made with older parameters is
+replaced at the next successful logon.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from idp.auth.base import PHONE_FIELDS, AuthBackend, CicUser
+from idp.errors import AuthenticationFailed, DirectoryError
+
+log = logging.getLogger(__name__)
+
+#: Bumped, with a migration step in `_migrate`, whenever the table layout changes.
+SCHEMA_VERSION = 1
+
+#: The longest CIC user ID accepted.
+MAX_USER_ID_LENGTH = 128
+
+#: The one message for every failed logon: it must not tell who exists or who has a password.
+AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
+
+# Written out, not derived from PHONE_FIELDS: the stored layout only changes with a migration.
+_PHONE_COLUMNS = ("phone_business", "phone_business2", "phone_mobile", "phone_home", "phone_fax")
+assert _PHONE_COLUMNS == tuple(f"phone_{name}" for name in PHONE_FIELDS)
+
+_SCHEMA = ("""
+CREATE TABLE IF NOT EXISTS users (
+    user_id         TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+    display_name    TEXT NOT NULL DEFAULT '',
+    email           TEXT NOT NULL DEFAULT '',
+    phone_business  TEXT NOT NULL DEFAULT '',
+    phone_business2 TEXT NOT NULL DEFAULT '',
+    phone_mobile    TEXT NOT NULL DEFAULT '',
+    phone_home      TEXT NOT NULL DEFAULT '',
+    phone_fax       TEXT NOT NULL DEFAULT '',
+    password_hash   TEXT,  -- argon2id, PHC string format, NULL: no logon
+    created         TEXT NOT NULL,  -- ISO 8601 UTC
+    updated         TEXT NOT NULL
+)""", """
+CREATE INDEX IF NOT EXISTS users_email ON users (email COLLATE NOCASE)""")
+
+_COLUMNS = ("user_id", "display_name", "email", *_PHONE_COLUMNS, "password_hash", "created",
+            "updated")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM users"
+_INSERT = f"INSERT INTO users ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_UPSERT = (  # an existing user keeps created, and the password hash unless a new one is given
+    f"{_INSERT} ON CONFLICT (user_id) DO UPDATE SET "
+    + "".join(f"{column} = excluded.{column}, " for column in _COLUMNS[:-3])
+    + "password_hash = coalesce(excluded.password_hash, users.password_hash), "
+    "updated = excluded.updated")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether `text` has C0/C1 control characters (tabs and line breaks included)."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
+
+
+def user_id_problem(user_id: str) -> str | None:
+    """Why `user_id` cannot be a CIC user ID, or None if it can."""
+    if not user_id:
+        return "user_id is missing"
+    if has_control_characters(user_id):
+        return "user_id contains control characters"
+    if any(c.isspace() for c in user_id):
+        return f"user_id {user_id!r} contains whitespace"
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        return f"user_id is longer than {MAX_USER_ID_LENGTH} characters"
+    return None
+
+
+def email_problem(email: str) -> str | None:
+    """Why `email` is not a plausible e-mail address, or None if it is (or is empty)."""
+    if not email:
+        return None
+    local, at, domain = email.partition("@")
+    if (not at or not local or not domain or "@" in domain or has_control_characters(email)
+            or any(c.isspace() for c in email)):
+        return f"email {email!r} is not an e-mail address"
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A user as stored, with what `CicUser` does not carry. Never holds the hash itself."""
+
+    user: CicUser
+    has_password: bool
+    created: str  # ISO 8601, UTC
+    updated: str
+
+
+class LocalDirectory(AuthBackend):
+    """CIC users in a SQLite file; see the module documentation."""
+
+    def __init__(self, path: str | os.PathLike[str], hasher: PasswordHasher | None = None) -> None:
+        self.path = Path(path)
+        self._hasher = hasher or PasswordHasher()  # argon2id with argon2-cffi's defaults
+        self._lock = threading.Lock()
+        self._schema_ready = False
+        self._dummy_hash: str | None = None
+
+    # -- AuthBackend -------------------------------------------------------------------------
+
+    def authenticate(self, user_id: str, password: str) -> CicUser:
+        with self._connect() as conn:
+            row = conn.execute(f"{_SELECT} WHERE user_id = ?", (user_id,)).fetchone()
+        stored = row["password_hash"] if row is not None else None
+        if stored is None or not password:
+            # Spend the time of a real check, so the answer time does not reveal who exists.
+            self._verify(self._dummy(), password)
+            raise AuthenticationFailed(AUTH_FAILED_MESSAGE)
+        if not self._verify(stored, password):
+            raise AuthenticationFailed(AUTH_FAILED_MESSAGE)
+        if self._needs_rehash(stored):
+            self._rehash(row["user_id"], stored, password)
+        return _user(row)
+
+    def lookup(self, user_id: str) -> CicUser | None:
+        with self._connect() as conn:
+            row = conn.execute(f"{_SELECT} WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else _user(row)
+
+    def ready(self) -> bool:
+        try:
+            with self._connect() as conn:
+                conn.execute("SELECT 1 FROM users LIMIT 1").fetchall()
+        except DirectoryError as exc:
+            log.warning("local user directory not ready: %s", exc)
+            return False
+        return True
+
+    # -- administration ----------------------------------------------------------------------
+
+    def upsert(self, user: CicUser, password: str | None = None) -> None:
+        """Create the user or replace its fields. The password hash is only changed when
+        `password` is given; otherwise an existing user keeps theirs and a new one has none."""
+        self.upsert_many([(user, password)])
+
+    def upsert_many(self, items: Iterable[tuple[CicUser, str | None]]) -> int:
+        """`upsert` for many users in one transaction (all or none); returns how many."""
+        now = _now()
+        records = []
+        for user, password in items:  # validate and hash before the write lock is taken
+            records.append((*_fields(user), self._hash(password) if password is not None else None,
+                            now, now))
+        with self._connect() as conn, _transaction(conn):
+            conn.executemany(_UPSERT, records)
+        return len(records)
+
+    def add(self, user: CicUser, password: str | None = None) -> None:
+        """Create a new user; `DirectoryError` if the user ID (in any case) already exists."""
+        now = _now()
+        record = (*_fields(user), self._hash(password) if password is not None else None, now, now)
+        with self._connect() as conn, _transaction(conn):
+            existing = conn.execute("SELECT user_id FROM users WHERE user_id = ?",
+                                    (user.user_id,)).fetchone()
+            if existing is not None:
+                raise DirectoryError(f"user {existing['user_id']!r} already exists")
+            conn.execute(_INSERT, record)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        """Set (replace) a user's password; `DirectoryError` if there is no such user."""
+        password_hash = self._hash(password)
+        with self._connect() as conn, _transaction(conn):
+            changed = conn.execute(
+                "UPDATE users SET password_hash = ?, updated = ? WHERE user_id = ?",
+                (password_hash, _now(), user_id)).rowcount
+        if not changed:
+            raise DirectoryError(f"no user {user_id!r} in the local directory {self.path}")
+
+    def delete(self, user_id: str) -> None:
+        """Remove a user; `DirectoryError` if there is no such user."""
+        with self._connect() as conn, _transaction(conn):
+            changed = conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+        if not changed:
+            raise DirectoryError(f"no user {user_id!r} in the local directory {self.path}")
+
+    def list_users(self) -> list[CicUser]:
+        return [entry.user for entry in self.entries()]
+
+    def entries(self) -> list[DirectoryEntry]:
+        """Every user with password status and timestamps, ordered by user ID."""
+        with self._connect() as conn:
+            rows = conn.execute(f"{_SELECT} ORDER BY user_id").fetchall()
+        return [DirectoryEntry(_user(row), row["password_hash"] is not None, row["created"],
+                               row["updated"]) for row in rows]
+
+    # -- passwords ---------------------------------------------------------------------------
+
+    def _hash(self, password: str) -> str:
+        if not password:
+            raise DirectoryError("the password must not be empty")
+        return str(self._hasher.hash(password))
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(stored, password))
+        except (VerificationError, InvalidHashError):  # mismatch, or a damaged hash
+            return False
+
+    def _needs_rehash(self, stored: str) -> bool:
+        try:
+            return bool(self._hasher.check_needs_rehash(stored))
+        except (InvalidHashError, ValueError):
+            return False
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:  # a race only computes it twice
+            self._dummy_hash = str(self._hasher.hash(secrets.token_urlsafe(24)))
+        return self._dummy_hash
+
+    def _rehash(self, user_id: str, stored: str, password: str) -> None:
+        """Store a hash with the current parameters; a failure must not fail the logon."""
+        try:
+            new_hash = self._hash(password)
+            with self._connect() as conn, _transaction(conn):
+                conn.execute(  # only if nobody changed the password meanwhile
+                    "UPDATE users SET password_hash = ? WHERE user_id = ? AND password_hash = ?",
+                    (new_hash, user_id, stored))
+        except DirectoryError as exc:
+            log.warning("could not upgrade the password hash of %s: %s", user_id, exc)
+
+    # -- database ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A fresh connection, closed afterwards; sqlite errors become `DirectoryError`."""
+        self._ensure_schema()
+        conn = self._open()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise DirectoryError(f"local user directory {self.path}: {exc}") from None
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA secure_delete = ON")  # overwrite old hashes on change
+            return conn
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise DirectoryError(f"cannot open the local user directory {self.path}: {exc}") \
+                from None
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._lock:
+            if self._schema_ready:
+                return
+            if not self.path.exists():
+                self._create_file()
+            conn = self._open()
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                with _transaction(conn):
+                    self._migrate(conn)
+            except sqlite3.Error as exc:
+                raise DirectoryError(
+                    f"cannot open the local user directory {self.path}: {exc}") from None
+            finally:
+                conn.close()
+            self._schema_ready = True
+
+    def _create_file(self) -> None:
+        """Create the database file readable by its owner only: it holds password hashes.
+        SQLite gives the -wal and -shm files the same permissions."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DirectoryError(
+                f"cannot create the local user directory {self.path}: {exc.strerror}") from None
+        os.close(fd)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise DirectoryError(
+                f"local user directory {self.path} has schema version {version}, newer than this "
+                f"cic-sts understands ({SCHEMA_VERSION}); upgrade cic-sts")
+        if version == 0:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Later versions: `if version < 2: ALTER TABLE ...` steps go here.
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already (e.g. on SQLITE_FULL)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _fields(user: CicUser) -> tuple[str, ...]:
+    """The stored column values of `user`, validated and trimmed."""
+    user_id = user.user_id
+    problem = user_id_problem(user_id)
+    email = user.email.strip()
+    problem = problem or email_problem(email)
+    unknown = set(user.phones) - set(PHONE_FIELDS)
+    if unknown:
+        problem = problem or (f"unknown phone field {sorted(unknown)[0]!r} "
+                              f"(known: {', '.join(PHONE_FIELDS)})")
+    if problem:
+        raise DirectoryError(problem)
+    return (user_id, user.display_name.strip(), email,
+            *(user.phones.get(name, "").strip() for name in PHONE_FIELDS))
+
+
+def _user(row: sqlite3.Row) -> CicUser:
+    phones = {name: row[column] for name, column in zip(PHONE_FIELDS, _PHONE_COLUMNS, strict=True)
+              if row[column]}
+    return CicUser(user_id=row["user_id"], display_name=row["display_name"], email=row["email"],
+                   phones=phones)

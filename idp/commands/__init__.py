@@ -1,0 +1,13 @@
+"""Subcommands of `cic-sts`, one module each; `idp.cli` assembles them."""
+
+from __future__ import annotations
+
+import click
+
+from idp.commands.demo import demo
+from idp.commands.genesys import genesys_settings
+from idp.commands.init import init
+from idp.commands.serve import serve
+from idp.commands.users import users
+
+COMMANDS: list[click.Command] = [init, serve, users, genesys_settings, demo]

@@ -1,0 +1,364 @@
+"""The one TOML configuration file: a registry of settings, validated before anything starts.
+
+Every setting has a section, a name, a type, a default and a help text; the README documents each
+one (a test checks). Unknown keys and bad values raise `ConfigError` naming ``section.key``.
+Secrets are never literal: they are ``{env = "NAME"}`` or ``{file = "path"}``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+
+from idp.errors import ConfigError
+from idp.genesys.regions import region_domain
+
+DEFAULT_CONFIG = "cic-sts.toml"
+CONFIG_ENV = "CIC_STS_CONFIG"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where a secret comes from; `reveal()` reads it at the moment it is needed."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def reveal(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(f"environment variable {self.env} is not set")
+            return value
+        if self.file is not None:
+            try:
+                return self.file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+        return ""
+
+    def __repr__(self) -> str:  # never print a value, only where it lives
+        return f"Secret(env={self.env!r})" if self.env else f"Secret(file={str(self.file)!r})"
+
+
+def setting(default: Any, help: str) -> Any:
+    """A dataclass field that carries its help text for the docs and error messages."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    machine_names: list[str] = setting(
+        [], "Host names or IP addresses of this STS; the first is used in URLs, all go into the "
+        "TLS certificate's subject alternative names. Default: this machine's FQDN.")
+    bind: str = setting("0.0.0.0", "Address gunicorn listens on.")
+    port: int = setting(8043, "HTTPS port (the proxy's upstream port).")
+    workers: int = setting(2, "gunicorn worker processes.")
+    threads: int = setting(4, "Threads per worker (gthread workers keep HTTPS connections alive).")
+    public_base_url: str = setting(
+        "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL. "
+        "Default: https://<first machine name>:<port>.")
+    trusted_proxies: list[str] = setting(
+        ["127.0.0.0/8", "::1/128"],
+        "Addresses (CIDR) whose ININ-REMAP-BASE-URL header is honoured.")
+    remap_allowed_bases: list[str] = setting(
+        [], "If not empty, the only ININ-REMAP-BASE-URL values accepted.")
+    tls_certificate: Path = setting(Path("certs/tls.crt"), "TLS certificate for port 8043 (PEM).")
+    tls_key: Path = setting(Path("certs/tls.key"), "TLS private key for port 8043 (PEM).")
+    log_level: str = setting("info", "Log level: debug, info, warning or error.")
+
+
+@dataclass(frozen=True)
+class IdpSettings:
+    entity_id: str = setting(
+        "", "The IdP entity ID (Genesys Cloud's \"Provider's Issuer URI\"). "
+        "Default: https://<first machine name>.")
+    signing_certificate: Path = setting(
+        Path("certs/saml-signing.crt"), "Certificate that signs SAML messages (PEM).")
+    signing_key: Path = setting(Path("certs/saml-signing.key"), "Its private key (PEM).")
+    signing_key_passphrase: Secret | None = setting(
+        None, "Passphrase of the signing key, if it is encrypted.")
+    session_secret: Secret = setting(
+        Secret(file=Path("certs/session.secret")),
+        "Key that signs the STS session cookie; all servers of a pair need the same one.")
+    session_lifetime: int = setting(
+        28800, "Seconds a logged-on user is not asked for the password again (default 8 hours).")
+    assertion_lifetime: int = setting(300, "Seconds an assertion stays valid after it is issued.")
+    clock_skew: int = setting(30, "Seconds NotBefore is set in the past, for SPs with slow clocks.")
+    max_message_bytes: int = setting(
+        65536, "Largest SAML request accepted, after base64 decoding and inflating.")
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    database: Path = setting(Path("cic-users.db"), "SQLite file of the local user directory.")
+
+
+@dataclass(frozen=True)
+class GenesysSettings:
+    region: str = setting("", "Region code (eu-west-1) or domain (mypurecloud.ie).")
+    relying_party_identifier: str = setting(
+        "", "Genesys Cloud's \"Relying Party Identifier\": the SP entity ID and Audience.")
+    organization: str = setting("", "Genesys Cloud organization short name (OrganizationName).")
+    service_name: str = setting("", "Optional ServiceName sent on every browser logon.")
+    login_base_url: str = setting(
+        "", "Override of https://login.<domain> (tests, proxies).")
+
+
+@dataclass(frozen=True)
+class ServiceProviderSettings:
+    metadata: Path = setting(Path(), "SAML metadata file of the SP.")
+    organization_name: str = setting("", "Optional OrganizationName attribute for this SP.")
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "idp": IdpSettings,
+    "directory": DirectorySettings,
+    "genesys": GenesysSettings,
+    "service_providers": ServiceProviderSettings,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    server: ServerSettings
+    idp: IdpSettings
+    directory: DirectorySettings
+    genesys: GenesysSettings | None
+    service_providers: list[ServiceProviderSettings]
+
+    @property
+    def public_host(self) -> str:
+        return self.server.machine_names[0]
+
+    @property
+    def public_base_url(self) -> str:
+        if self.server.public_base_url:
+            return self.server.public_base_url.rstrip("/")
+        host = self.public_host
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        return f"https://{host}:{self.server.port}"
+
+    @property
+    def entity_id(self) -> str:
+        return self.idp.entity_id or f"https://{self.public_host}"
+
+    @property
+    def genesys_login_base(self) -> str:
+        assert self.genesys is not None
+        if self.genesys.login_base_url:
+            return self.genesys.login_base_url.rstrip("/")
+        return f"https://login.{region_domain(self.genesys.region)}"
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(``section.key``, default, help) for every setting, for the README and its test."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            factory = f.default_factory
+            default = factory() if callable(factory) else f.default
+            rows.append((f"{section}.{f.name}", repr(default), f.metadata["help"]))
+    return rows
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the configuration file; raise `ConfigError` naming the first bad key."""
+    file = config_path(path).resolve()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no configuration file (create one with `cic-sts init`)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_config(raw, file)
+
+
+def parse_config(raw: dict[str, Any], file: Path) -> Config:
+    base = file.parent
+    for name in raw:
+        if name not in SECTIONS:
+            raise ConfigError(f"{name}: unknown section (known: {', '.join(SECTIONS)})")
+    sps = raw.get("service_providers", [])
+    if not isinstance(sps, list):
+        raise ConfigError("service_providers: must be an array of tables ([[service_providers]])")
+    config = Config(
+        path=file,
+        server=_section(ServerSettings, "server", raw.get("server", {}), base),
+        idp=_section(IdpSettings, "idp", raw.get("idp", {}), base),
+        directory=_section(DirectorySettings, "directory", raw.get("directory", {}), base),
+        genesys=(_section(GenesysSettings, "genesys", raw["genesys"], base)
+                 if "genesys" in raw else None),
+        service_providers=[
+            _section(ServiceProviderSettings, f"service_providers[{i}]", sp, base)
+            for i, sp in enumerate(sps)
+        ],
+    )
+    if not config.server.machine_names:
+        config = _replace(config, server=_with(config.server, machine_names=[socket.getfqdn()]))
+    _check(config)
+    return config
+
+
+def _replace(config: Config, **changes: Any) -> Config:
+    return Config(**{**{f.name: getattr(config, f.name) for f in fields(Config)}, **changes})
+
+
+def _with(section: Any, **changes: Any) -> Any:
+    current = {f.name: getattr(section, f.name) for f in fields(section)}
+    return type(section)(**{**current, **changes})
+
+
+def _section(cls: type, name: str, table: Any, base: Path) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: must be a table ([{name}])")
+    known = get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{name}.{key}: unknown setting (known: {', '.join(known)})")
+        values[key] = _coerce(f"{name}.{key}", known[key], value, base)
+    for f in fields(cls):  # relative default paths are relative to the file, like set ones
+        if f.name not in values and isinstance(f.default, Path) and str(f.default) != ".":
+            values[f.name] = (base / f.default).resolve()
+        elif f.name not in values and isinstance(f.default, Secret) and f.default.file:
+            values[f.name] = Secret(file=(base / f.default.file).resolve())
+    return cls(**values)
+
+
+def _coerce(key: str, annotation: Any, value: Any, base: Path) -> Any:
+    kind = annotation
+    if get_origin(kind) is not None and type(None) in get_args(kind):  # Optional[X]
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    if kind is Secret:
+        return _secret(key, value, base)
+    if kind is bool:
+        if not isinstance(value, bool):
+            hint = " (remove the quotes)" if value in ("true", "false") else ""
+            raise ConfigError(f"{key}: expected true or false, got {value!r}{hint}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            hint = " (remove the quotes)" if isinstance(value, str) and value.isdigit() else ""
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}{hint}")
+        if value < 0:
+            raise ConfigError(f"{key}: must not be negative, got {value}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key}: expected a file path string, got {value!r}")
+        return (base / value).resolve()
+    if get_origin(kind) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return list(value)
+    raise AssertionError(f"no coercion for {kind}")  # a programming error, not a user's
+
+
+def _secret(key: str, value: Any, base: Path) -> Secret:
+    if isinstance(value, dict) and len(value) == 1:
+        if isinstance(value.get("env"), str):
+            return Secret(env=value["env"])
+        if isinstance(value.get("file"), str):
+            return Secret(file=(base / value["file"]).resolve())
+    raise ConfigError(
+        f"{key}: a secret is read from the environment or a file, never written in the "
+        f"configuration: use {{ env = \"VARIABLE\" }} or {{ file = \"path\" }}")
+
+
+Level = Literal["debug", "info", "warning", "error"]
+
+
+def _check(config: Config) -> None:
+    """Cross-field and value checks that need more than a type."""
+    server, idp = config.server, config.idp
+    if not 1 <= server.port <= 65535:
+        raise ConfigError(f"server.port: must be 1-65535, got {server.port}")
+    if server.workers < 1 or server.threads < 1:
+        raise ConfigError("server.workers / server.threads: must be at least 1")
+    if server.log_level not in get_args(Level):
+        raise ConfigError(f"server.log_level: one of {', '.join(get_args(Level))}, "
+                          f"got {server.log_level!r}")
+    for name in server.machine_names:
+        if not name or any(c in name for c in " /:@?#") and not _is_ip(name):
+            raise ConfigError(f"server.machine_names: {name!r} is not a host name or IP address")
+    for cidr in server.trusted_proxies:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"server.trusted_proxies: {cidr!r} is not an address or CIDR") from None
+    for url in [server.public_base_url, *server.remap_allowed_bases]:
+        if url:
+            problem = base_url_problem(url)
+            if problem:
+                raise ConfigError(
+                    f"server.public_base_url / remap_allowed_bases: {url!r}: {problem}")
+    if idp.entity_id and not idp.entity_id.strip():
+        raise ConfigError("idp.entity_id: must not be blank")
+    for key in ("session_lifetime", "assertion_lifetime"):
+        if getattr(idp, key) < 1:
+            raise ConfigError(f"idp.{key}: must be at least 1 second")
+    if not 1024 <= idp.max_message_bytes <= 10 * 1024 * 1024:
+        raise ConfigError("idp.max_message_bytes: must be between 1024 and 10485760")
+    if config.genesys is not None:
+        g = config.genesys
+        try:
+            region_domain(g.region)
+        except ValueError as exc:
+            raise ConfigError(f"genesys.region: {exc}") from None
+        for key in ("relying_party_identifier", "organization"):
+            if not getattr(g, key):
+                raise ConfigError(f"genesys.{key}: required when [genesys] is present")
+        if g.login_base_url and base_url_problem(g.login_base_url):
+            raise ConfigError(f"genesys.login_base_url: {base_url_problem(g.login_base_url)}")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` is not an absolute http(s) base URL without credentials, query or fragment."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url) or any(c in url for c in "\"'<>\\`{}|^"):
+        return "contains spaces, quotes or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must start with https:// or http://"
+    if not parts.hostname:
+        return "has no host"
+    if "@" in parts.netloc:
+        return "must not carry credentials"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not have a query or fragment"
+    if ".." in parts.path.split("/"):
+        return "must not contain '..'"
+    return None

@@ -1,0 +1,1 @@
+"""The demo service provider used by `make run` and the end-to-end tests."""

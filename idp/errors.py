@@ -1,0 +1,50 @@
+"""One exception root for everything cic-sts reports to a person.
+
+The CLI turns a `StsError` into one clear line and a non-zero exit; the web layer turns
+`SamlRequestError` and friends into an error page with an id that is also in the log.
+"""
+
+
+class StsError(Exception):
+    """A problem cic-sts can explain to its user."""
+
+    #: Process exit code used by the CLI.
+    exit_code = 1
+
+
+class ConfigError(StsError):
+    """The configuration file, or a value in it, is wrong."""
+
+    exit_code = 2
+
+
+class KeyMaterialError(StsError):
+    """A key or certificate is missing, unreadable or does not match."""
+
+
+class DirectoryError(StsError):
+    """The local user directory could not be read or written."""
+
+
+class AuthenticationFailed(StsError):
+    """User ID or password rejected. Deliberately carries no detail about which."""
+
+
+class BackendUnavailable(StsError):
+    """The authentication backend (CIC) could not be reached."""
+
+
+class SamlError(StsError):
+    """A SAML message could not be accepted; `status` is the HTTP status to answer with."""
+
+    status = 400
+
+
+class SamlRequestError(SamlError):
+    """The SAML request is malformed, oversized or otherwise unacceptable."""
+
+
+class UnknownServiceProvider(SamlError):
+    """The request names an SP, or an ACS URL, that is not registered."""
+
+    status = 403

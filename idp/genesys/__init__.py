@@ -1,0 +1,1 @@
+"""Genesys Cloud: regions, and later the OAuth and SCIM clients."""

@@ -1,0 +1,99 @@
+"""The Flask application: `create_app(config)` wires keys, SPs and the backend to the blueprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from flask import Flask, g, request
+from werkzeug.wrappers import Response
+
+from idp.auth.base import AuthBackend
+from idp.auth.local import LocalDirectory
+from idp.config import Config
+from idp.errors import SamlError, StsError
+from idp.keys import certificate_body, read_pem
+from idp.saml.registry import Registry, ServiceProvider, genesys_provider, providers_from_metadata
+from idp.saml.signing import Signer
+from idp.web.context import Sts
+from idp.web.remap import HEADER, RemapPolicy
+from idp.web.state import PendingCodec
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(config: Config) -> Registry:
+    providers: list[ServiceProvider] = []
+    if config.genesys is not None:
+        providers.append(genesys_provider(
+            config.genesys.relying_party_identifier, config.genesys.organization,
+            config.genesys_login_base, config.genesys.service_name))
+    for sp in config.service_providers:
+        providers.extend(providers_from_metadata(sp.metadata, sp.organization_name))
+    return Registry(providers)
+
+
+def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
+    idp = config.idp
+    cert_pem = read_pem(idp.signing_certificate, "SAML signing certificate")
+    passphrase = idp.signing_key_passphrase.reveal() if idp.signing_key_passphrase else None
+    signer = Signer(read_pem(idp.signing_key, "SAML signing key"), cert_pem, passphrase)
+    return Sts(
+        config=config,
+        signer=signer,
+        certificate_bodies=[certificate_body(cert_pem)],
+        registry=build_registry(config),
+        backend=backend or LocalDirectory(config.directory.database),
+        pending=PendingCodec(idp.session_secret.reveal()),
+        remap=RemapPolicy(config),
+    )
+
+
+def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
+    from idp.web import health, sso
+
+    app = Flask(__name__, static_url_path="/ICNotifierIDP/static")
+    context = build_sts(config, backend)
+    app.extensions["cic_sts"] = context
+    app.config.update(
+        SECRET_KEY=config.idp.session_secret.reveal(),
+        SESSION_COOKIE_NAME="cicsts_session",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        # SAML's HTTP-POST binding arrives as a cross-site POST: with Lax the browser would drop
+        # the session cookie there and a logged-on user would be asked again. None + Secure +
+        # a CSRF token on our own form is the combination that works for both bindings.
+        SESSION_COOKIE_SAMESITE="None",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=config.idp.session_lifetime),
+        MAX_CONTENT_LENGTH=config.idp.max_message_bytes * 2 + 16384,
+    )
+    app.register_blueprint(sso.bp)
+    app.register_blueprint(health.bp)
+
+    @app.before_request
+    def resolve_base_url() -> None:
+        g.nonce = secrets.token_urlsafe(16)
+        g.remap = context.remap.resolve(request.headers.get(HEADER), request.remote_addr)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+        return response
+
+    @app.errorhandler(StsError)
+    def known_error(error: StsError) -> tuple[str, int]:
+        return sso.error_page(error)
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> tuple[str, int]:
+        return sso.error_page(SamlError("the request is too large"), status=413)
+
+    return app

@@ -1,0 +1,31 @@
+"""The per-worker state the request handlers share, kept in `app.extensions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from idp.auth.base import AuthBackend
+from idp.config import Config
+from idp.saml.registry import Registry
+from idp.saml.signing import Signer
+from idp.web.remap import RemapPolicy
+from idp.web.state import PendingCodec
+
+
+@dataclass
+class Sts:
+    """Everything the request handlers need, built once per worker."""
+
+    config: Config
+    signer: Signer
+    certificate_bodies: list[str]
+    registry: Registry
+    backend: AuthBackend
+    pending: PendingCodec
+    remap: RemapPolicy
+
+
+def sts() -> Sts:
+    return current_app.extensions["cic_sts"]  # type: ignore[no-any-return]

@@ -1,0 +1,56 @@
+"""ININ-REMAP-BASE-URL: the public base the proxy published us under.
+
+Honoured only from a trusted proxy address and only when it is a clean absolute http(s) URL
+(and on the allow-list, when there is one). It changes the URLs shown to the browser, never the
+issuer and never where a Response is sent: that comes from the SP registry.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+
+from idp.config import Config, base_url_problem
+
+HEADER = "ININ-REMAP-BASE-URL"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Remap:
+    base_url: str
+    refused: str | None = None  # why a header present on the request was not honoured
+
+
+class RemapPolicy:
+    def __init__(self, config: Config) -> None:
+        self.default_base = config.public_base_url
+        self.trusted = [ipaddress.ip_network(c, strict=False)
+                        for c in config.server.trusted_proxies]
+        self.allowed = {u.rstrip("/") for u in config.server.remap_allowed_bases}
+
+    def resolve(self, header: str | None, remote_addr: str | None) -> Remap:
+        if header is None:
+            return Remap(self.default_base)
+        if not self._trusted(remote_addr):
+            log.warning("ignored %s from untrusted address %s", HEADER, remote_addr)
+            return Remap(self.default_base, refused=f"{HEADER} sent by an address that is not "
+                         "a trusted proxy (server.trusted_proxies)")
+        value = header.strip().rstrip("/")
+        problem = base_url_problem(value)
+        if problem is None and self.allowed and value not in self.allowed:
+            problem = "is not in server.remap_allowed_bases"
+        if problem is not None:
+            log.warning("ignored %s %r from %s: %s", HEADER, header[:200], remote_addr, problem)
+            return Remap(self.default_base, refused=f"{HEADER} {problem}")
+        return Remap(value)
+
+    def _trusted(self, remote_addr: str | None) -> bool:
+        if not remote_addr:
+            return False
+        try:
+            address = ipaddress.ip_address(remote_addr)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)

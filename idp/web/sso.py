@@ -1,0 +1,187 @@
+"""Single Sign-On: `/ICNotifierIDP/login?loginType=saml`, the Target URL Genesys Cloud uses.
+
+GET carries an AuthnRequest by HTTP-Redirect, POST carries one by HTTP-POST or the logon form.
+A valid STS session answers at once; otherwise the PureConnect logon page is shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, make_response, render_template, request
+from werkzeug.wrappers import Response
+
+from idp.auth.base import CicUser
+from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, SamlRequestError
+from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
+from idp.saml.metadata import SSO_PATH
+from idp.saml.request import check_relay_state, decode_message, parse_authn_request
+from idp.saml.response import (
+    ResponseParams,
+    Subject,
+    build_error_response,
+    build_response,
+    encode_for_post,
+)
+from idp.web import i18n
+from idp.web.context import sts
+from idp.web.state import (
+    PendingLogon,
+    StsSession,
+    csrf_ok,
+    csrf_token,
+    current_session,
+    start_session,
+)
+
+bp = Blueprint("sso", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.route("/ICNotifierIDP/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int]:
+    if g.remap.refused:
+        raise SamlRequestError(g.remap.refused)
+    if "SAMLRequest" in request.args:
+        return _authn_request(request.args["SAMLRequest"], request.args.get("RelayState"),
+                              BINDING_REDIRECT)
+    if request.method == "POST" and "SAMLRequest" in request.form:
+        return _authn_request(request.form["SAMLRequest"], request.form.get("RelayState"),
+                              BINDING_POST)
+    if request.method == "POST" and "ctx" in request.form:
+        return _logon_form()
+    raise SamlRequestError("no SAML request: open this page from Genesys Cloud or another "
+                           "registered application")
+
+
+def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Response:
+    ctx = sts()
+    max_bytes = ctx.config.idp.max_message_bytes
+    authn = parse_authn_request(decode_message(encoded, binding, max_bytes), max_bytes)
+    sp = ctx.registry.get(authn.issuer)
+    acs = sp.resolve_acs(authn)
+    pending = PendingLogon(sp=sp.entity_id, acs=acs.location, request_id=authn.id,
+                           relay_state=check_relay_state(relay_state),
+                           service_name=sp.service_name)
+    existing = None if authn.force_authn else current_session(ctx.config.idp.session_lifetime)
+    if existing is not None:
+        user = ctx.backend.lookup(existing.user_id)
+        if user is not None:
+            return _issue(pending, user, existing)
+    if authn.is_passive:
+        xml = build_error_response(ctx.config.entity_id, acs.location, authn.id,
+                                   STATUS_NO_PASSIVE, "the user is not logged on",
+                                   dt.datetime.now(dt.UTC), ctx.signer)
+        return _post_page(acs.location, encode_for_post(xml), pending.relay_state)
+    return _logon_page(pending)
+
+
+def _logon_form() -> Response:
+    ctx = sts()
+    if not csrf_ok(request.form.get("csrf")):
+        raise SamlRequestError("the logon form has expired or was not issued by this server "
+                               "(CSRF token missing or wrong)")
+    pending = ctx.pending.loads(request.form["ctx"])
+    if request.form.get("intent") == "language":
+        return _logon_page(pending)
+    user_id = request.form.get("user_id", "").strip()
+    password = request.form.get("password", "")
+    try:
+        if not user_id or not password:
+            raise AuthenticationFailed("user ID and password are required")
+        user = ctx.backend.authenticate(user_id, password)
+    except AuthenticationFailed:
+        log.info("logon failed for user ID %r from %s", user_id[:128], request.remote_addr)
+        return _logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
+    except BackendUnavailable as exc:
+        log.error("authentication backend unavailable: %s", exc)
+        return _logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
+    if not user.email:
+        log.info("user %r logged on but has no business e-mail; no assertion issued", user_id)
+        return _message_page("no_email_title", "no_email", status=403)
+    log.info("user %r logged on from %s", user.user_id, request.remote_addr)
+    return _issue(pending, user, start_session(user.user_id))
+
+
+def _issue(pending: PendingLogon, user: CicUser, session: StsSession) -> Response:
+    ctx = sts()
+    if not user.email:
+        return _message_page("no_email_title", "no_email", status=403)
+    sp = ctx.registry.get(pending.sp)
+    attributes = {"email": user.email}
+    if sp.organization_name:
+        attributes["OrganizationName"] = sp.organization_name
+    if pending.service_name:
+        attributes["ServiceName"] = pending.service_name
+    idp = ctx.config.idp
+    now = dt.datetime.now(dt.UTC)
+    xml = build_response(
+        ResponseParams(
+            issuer=ctx.config.entity_id, audience=sp.entity_id, acs_url=pending.acs,
+            in_response_to=pending.request_id, session_index=session.session_index,
+            authn_instant=dt.datetime.fromtimestamp(session.auth_time, dt.UTC), now=now,
+            lifetime=idp.assertion_lifetime, skew=idp.clock_skew,
+            sign_assertion=sp.sign_assertion),
+        Subject(user.email, attributes), ctx.signer)
+    log.info("issued assertion for %r to %r at %s", user.user_id, sp.entity_id, pending.acs)
+    return _post_page(pending.acs, encode_for_post(xml), pending.relay_state)
+
+
+def _post_page(acs: str, saml_response: str, relay_state: str | None) -> Response:
+    """The auto-submitting form that carries the Response to the SP's ACS."""
+    t = i18n.Translator(i18n.choose_language())
+    html = render_template("post.html", t=t, acs=acs, saml_response=saml_response,
+                           relay_state=relay_state, nonce=g.nonce)
+    response = make_response(html)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(acs))
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{g.nonce}'; style-src 'self'; "
+        f"form-action {origin}; frame-ancestors 'none'; base-uri 'none'")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _logon_page(pending: PendingLogon, error: str | None = None, user_id: str = "",
+                status: int = 200) -> Response:
+    ctx = sts()
+    lang = i18n.choose_language()
+    t = i18n.Translator(lang)
+    sp = ctx.registry.get(pending.sp)
+    html = render_template(
+        "logon.html", t=t, lang=lang, languages=t.choices(), sp_name=sp.name,
+        action=g.remap.base_url + SSO_PATH, ctx=ctx.pending.dumps(pending), csrf=csrf_token(),
+        error=t(error) if error else None, user_id=user_id, base=g.remap.base_url,
+        nonce=g.nonce)
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{g.nonce}'; style-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, secure=True, httponly=True,
+                        samesite="Lax")
+    return response
+
+
+def _message_page(title: str, message: str, status: int) -> Response:
+    t = i18n.Translator(i18n.choose_language())
+    html = render_template("message.html", t=t, title=t(title), message=t(message),
+                           reference=None, base=g.remap.base_url)
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(error: SamlError | Exception, status: int | None = None) -> tuple[str, int]:
+    """A clear page for a refused request, with a reference that is also in the log."""
+    reference = secrets.token_hex(4)
+    code = status or int(getattr(error, "status", 400))
+    log.warning("refused request %s %s [ref %s]: %s", request.method, request.path, reference,
+                error)
+    t = i18n.Translator(i18n.choose_language())
+    base = g.remap.base_url if "remap" in g else ""
+    return render_template("message.html", t=t, title=t("error_title"), message=str(error),
+                           reference=reference, base=base), code

@@ -1,0 +1,178 @@
+"""Shared fixtures: fresh keys, a configuration on disk, the Flask app, an independent SP."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+from idp.auth.base import CicUser
+from idp.auth.local import LocalDirectory
+from idp.config import Config, load_config
+from idp.demo.sp import DemoIdp, saml_settings, sp_metadata
+from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair
+from idp.saml.metadata import SSO_PATH
+from idp.web import create_app
+
+SP_BASE = "https://sp.example.test"
+STS_BASE = "https://localhost:8043"
+GENESYS_LOGIN = "https://login.genesys.test"
+GENESYS_RPI = "urn:genesys:test-org"
+PASSWORD = "correct horse battery"
+
+ALICE = CicUser("alice", "Alice Agent", "alice@example.com", {"business": "+13175550101"})
+NOMAIL = CicUser("nomail", "No Mail", "")
+
+
+@pytest.fixture(scope="session")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    generate_signing_pair(folder / "saml-signing.key", folder / "saml-signing.crt",
+                          "https://localhost", force=False)
+    generate_tls_pair(folder / "tls.key", folder / "tls.crt",
+                      ["localhost", "127.0.0.1", "127.0.0.2", "127.0.0.3"], force=False)
+    generate_secret(folder / "session.secret", force=False)
+    return folder
+
+
+def write_config(folder: Path, key_dir: Path, extra: str = "", sp_base: str = SP_BASE,
+                 machine: str = "localhost", port: int = 8043) -> Path:
+    """A configuration like `cic-sts init` writes, with the test SP registered from metadata."""
+    certs = folder / "certs"
+    if not certs.exists():
+        shutil.copytree(key_dir, certs)
+    idp = DemoIdp(f"https://{machine}", f"https://{machine}:{port}{SSO_PATH}",
+                  (certs / "saml-signing.crt").read_text())
+    (certs / "sp-metadata.xml").write_bytes(sp_metadata(sp_base, idp))
+    path = folder / "cic-sts.toml"
+    path.write_text(f"""
+[server]
+machine_names = ["{machine}", "127.0.0.1"]
+port = {port}
+
+[idp]
+session_secret = {{ file = "certs/session.secret" }}
+
+[directory]
+database = "users.db"
+
+[genesys]
+region = "eu-west-1"
+relying_party_identifier = "{GENESYS_RPI}"
+organization = "acme"
+login_base_url = "{GENESYS_LOGIN}"
+
+[[service_providers]]
+metadata = "certs/sp-metadata.xml"
+{extra}
+""")
+    return path
+
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def seed_users(database: Path) -> LocalDirectory:
+    directory = LocalDirectory(database, hasher=CHEAP_HASHER)
+    directory.upsert(ALICE, password=PASSWORD)
+    directory.upsert(NOMAIL, password=PASSWORD)
+    return directory
+
+
+@pytest.fixture
+def config(tmp_path: Path, key_dir: Path) -> Config:
+    config = load_config(write_config(tmp_path, key_dir))
+    seed_users(config.directory.database)
+    return config
+
+
+@pytest.fixture
+def app(config: Config) -> Flask:
+    app = create_app(config, backend=LocalDirectory(config.directory.database,
+                                                    hasher=CHEAP_HASHER))
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Sp:
+    """An independent SP (OneLogin python3-saml, strict mode) to send requests and judge answers."""
+
+    base: str
+    idp: DemoIdp
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return saml_settings(self.base, self.idp)
+
+    def authn_request(self, acs_url: str | None = None) -> tuple[str, str]:
+        """(request ID, AuthnRequest XML)."""
+        request = OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(self.settings))
+        xml = request.get_xml()
+        if acs_url is not None:
+            xml = xml.replace(f'AssertionConsumerServiceURL="{self.base}/acs"',
+                              f'AssertionConsumerServiceURL="{acs_url}"')
+        return request.get_id(), xml
+
+    def check(self, saml_response: str, request_id: str | None) -> OneLogin_Saml2_Auth:
+        auth = OneLogin_Saml2_Auth({
+            "https": "on", "http_host": urlsplit(self.base).hostname, "server_port": 443,
+            "script_name": "/acs", "get_data": {},
+            "post_data": {"SAMLResponse": saml_response},
+        }, self.settings)
+        auth.process_response(request_id=request_id)
+        return auth
+
+
+@pytest.fixture
+def sp(config: Config) -> Sp:
+    return Sp(SP_BASE, DemoIdp(config.entity_id, config.public_base_url + SSO_PATH,
+                               config.idp.signing_certificate.read_text()))
+
+
+def redirect_query(xml: str, relay_state: str | None = None) -> dict[str, str]:
+    deflated = zlib.compress(xml.encode())[2:-4]  # raw DEFLATE, as the Redirect binding says
+    query = {"loginType": "saml", "SAMLRequest": base64.b64encode(deflated).decode()}
+    if relay_state is not None:
+        query["RelayState"] = relay_state
+    return query
+
+
+def post_form(xml: str, relay_state: str | None = None) -> dict[str, str]:
+    form = {"SAMLRequest": base64.b64encode(xml.encode()).decode()}
+    if relay_state is not None:
+        form["RelayState"] = relay_state
+    return form
+
+
+def hidden(html: str, name: str) -> str | None:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return match.group(1).replace("&#43;", "+").replace("&amp;", "&") if match else None
+
+
+def form_action(html: str, form_id: str) -> str:
+    match = re.search(rf'<form method="post" action="([^"]*)" id="{form_id}"', html)
+    assert match, f"no form {form_id}"
+    return match.group(1).replace("&amp;", "&")
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}

@@ -1,0 +1,92 @@
+"""Real servers for end-to-end tests: the STS under gunicorn, the demo SP, polled until ready."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic",
+                 "--disable-sync"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def insecure_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def wait_until_responds(url: str, timeout: float = 20.0, process: subprocess.Popen[bytes] |
+                        None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=insecure_context()) as answer:
+                if answer.status < 500:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout} s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def sts_server(config: Path, bind: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`cic-sts serve` (real gunicorn over TLS) on `bind`, stopped at the end."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "idp", "--config", str(config), "serve", "--bind", bind],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        wait_until_responds(f"https://{bind}/healthz", process=process)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def flask_server(app: Flask, host: str, port: int, cert: Path, key: Path) -> Iterator[str]:
+    """Serve `app` over HTTPS from a thread; yields its base URL."""
+    server = make_server(host, port, app, threaded=True, ssl_context=(str(cert), str(key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://{host}:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -1,0 +1,113 @@
+"""The whole flow in headless Chromium against the STS served by real gunicorn over TLS.
+
+The demo SP (python3-saml, strict) plays Genesys Cloud: the browser goes SP -> STS logon page ->
+POST to the SP's ACS -> the SP shows who logged in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, sync_playwright
+
+from idp.config import load_config
+from idp.demo.sp import create_demo_sp
+from idp.saml.metadata import SSO_PATH
+from tests.conftest import PASSWORD, seed_users, write_config
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, flask_server, free_port, sts_server
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    sts: str
+    sp: str
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[Stack]:
+    from idp.commands.demo import demo_idp
+
+    folder = tmp_path_factory.mktemp("e2e")
+    sts_port, sp_port = free_port(), free_port()
+    sp_base = f"https://127.0.0.1:{sp_port}"
+    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port)
+    config = load_config(path)
+    seed_users(config.directory.database)
+    sp_app = create_demo_sp(sp_base, demo_idp(config))
+    certs = folder / "certs"
+    with sts_server(path, f"127.0.0.1:{sts_port}", folder / "sts.log"), \
+            flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"):
+        yield Stack(sts=config.public_base_url, sp=sp_base)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Tab:
+    page: Page
+    requests: list[Request] = field(default_factory=list)
+
+    def posted_passwords(self) -> int:
+        return sum(1 for r in self.requests if r.method == "POST" and "password=" in
+                   (r.post_data or ""))
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    tab = Tab(page)
+    page.on("request", lambda request: tab.requests.append(request))
+    yield tab
+    context.close()
+
+
+def test_browser_logon_then_single_sign_on(stack: Stack, tab: Tab) -> None:
+    page = tab.page
+    page.goto(stack.sp + "/")
+    page.click("#login_redirect")
+    page.wait_for_selector("#user_id")
+    assert page.url.startswith(stack.sts + "/ICNotifierIDP/login")
+    page.fill("#user_id", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("#log_on")
+    page.wait_for_url(stack.sp + "/")
+    assert page.inner_text("#email") == "alice@example.com"
+    assert page.inner_text("#relay_state") == "demo-relay-state"
+    acs_posts = [r for r in tab.requests if r.url == stack.sp + "/acs"]
+    assert len(acs_posts) == 1 and acs_posts[0].method == "POST"
+
+    # Forget the SP's own login; the STS session must answer the next request (POST binding)
+    # without asking for the password again.
+    page.goto(stack.sp + "/logout")
+    assert "Not logged in" in page.inner_text("#status")
+    page.click("#login_post")
+    page.wait_for_url(stack.sp + "/")
+    assert page.inner_text("#email") == "alice@example.com"
+    assert tab.posted_passwords() == 1
+    assert sum(1 for r in tab.requests if r.url == stack.sp + "/acs") == 2
+
+
+def test_wrong_password_shows_the_error_and_issues_nothing(stack: Stack, tab: Tab) -> None:
+    page = tab.page
+    page.goto(stack.sp + "/login")
+    page.wait_for_selector("#user_id")
+    page.fill("#user_id", "alice")
+    page.fill("#password", "not the password")
+    page.click("#log_on")
+    page.wait_for_selector("#error")
+    assert page.inner_text("#error") == "The user ID or password is incorrect."
+    assert page.url.startswith(stack.sts + SSO_PATH.split("?")[0])
+    assert not any(r.url.startswith(stack.sp + "/acs") for r in tab.requests)
