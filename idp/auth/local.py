@@ -5,8 +5,8 @@ ID is compared case-insensitively (``COLLATE NOCASE``, which folds ASCII letters
 compares user IDs. A user whose password hash is NULL exists (SAML attributes, lookups) but cannot
 log on.
 
-Every call opens its own short-lived connection, so one `LocalDirectory` can be shared by all
-threads of a gunicorn worker; the database runs in WAL mode so readers never wait for a writer.
+Each thread keeps its own connection, so one `LocalDirectory` can be shared by all threads of a
+gunicorn worker; the database runs in WAL mode so readers never wait for a writer.
 Passwords are hashed with argon2-cffi's defaults (argon2id); a hash made with older parameters is
 replaced at the next successful logon.
 """
@@ -124,6 +124,7 @@ class LocalDirectory(AuthBackend):
         self._lock = threading.Lock()
         self._schema_ready = False
         self._dummy_hash: str | None = None
+        self._local = threading.local()
 
     # -- AuthBackend -------------------------------------------------------------------------
 
@@ -250,15 +251,26 @@ class LocalDirectory(AuthBackend):
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection, closed afterwards; sqlite errors become `DirectoryError`."""
+        """This thread's connection; sqlite errors become `DirectoryError`.
+
+        Connections are kept per thread rather than opened per call: opening one and mapping
+        the WAL index costs several times the lookup itself, and a lookup runs on every SSO.
+        """
         self._ensure_schema()
-        conn = self._open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
         try:
             yield conn
         except sqlite3.Error as exc:
             raise DirectoryError(f"local user directory {self.path}: {exc}") from None
-        finally:
+
+    def close(self) -> None:
+        """Close the calling thread's connection (others close when their thread ends)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
             conn.close()
+            self._local.conn = None
 
     def _open(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = None

@@ -66,6 +66,9 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
         # a CSRF token on our own form is the combination that works for both bindings.
         SESSION_COOKIE_SAMESITE="None",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=config.idp.session_lifetime),
+        # The session lasts session_lifetime from logon, not from the last request; not
+        # re-signing the cookie on every answer also saves work on the hot SSO path.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=config.idp.max_message_bytes * 2 + 16384,
     )
     app.register_blueprint(sso.bp)
