@@ -100,6 +100,38 @@ class IdpSettings:
 @dataclass(frozen=True)
 class DirectorySettings:
     database: Path = setting(Path("cic-users.db"), "SQLite file of the local user directory.")
+    backend: str = setting(
+        "local", "Who checks user IDs and passwords: local (the local directory) or icws "
+        "(CIC itself, over ICWS; see [icws]).")
+
+
+@dataclass(frozen=True)
+class IcwsSettings:
+    servers: list[str] = setting(
+        [], "The CIC servers (switchover pair) as \"host\" or \"host:port\", tried in this "
+        "order; required for directory.backend = \"icws\" and sync.source = \"icws\".")
+    scheme: str = setting("https", "https or http.")
+    port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).")
+    ca_file: Path | None = setting(
+        None, "CA certificates (PEM) that CIC's TLS certificate must chain to. "
+        "Default: the system's CAs.")
+    timeout: int = setting(5, "Seconds to wait for one ICWS answer.")
+    failover_timeout: int = setting(
+        15, "Seconds one logon may spend trying the servers of the pair in all.")
+    application_name: str = setting("cic-sts", "applicationName sent with every ICWS logon.")
+    language: str = setting("en-us", "Accept-Language sent with every ICWS request.")
+    service_user: str = setting(
+        "", "CIC user ID of a service account that may read user configurations: for lookups "
+        "of logged-on users and for the sync.")
+    service_password: Secret | None = setting(None, "Password of the service account.")
+    cache_ttl: int = setting(
+        300, "Seconds a user record read from CIC is reused (0: never). Passwords never are.")
+    auth_token_type: str = setting(
+        "urn:inin.com:connection:authTokenConnectionRequestSettings",
+        "__type of the auth-token logon request (unconfirmed).")
+    auth_token_field: str = setting(
+        "authToken", "Field of the auth-token logon request that carries the token "
+        "(unconfirmed).")
 
 
 @dataclass(frozen=True)
@@ -111,6 +143,10 @@ class GenesysSettings:
     service_name: str = setting("", "Optional ServiceName sent on every browser logon.")
     login_base_url: str = setting(
         "", "Override of https://login.<domain> (tests, proxies).")
+    client_id: str = setting(
+        "", "OAuth client ID (client credentials grant) the sync uses to call Genesys Cloud.")
+    client_secret: Secret | None = setting(None, "Secret of that OAuth client.")
+    api_base_url: str = setting("", "Override of https://api.<domain> (tests, proxies).")
 
 
 @dataclass(frozen=True)
@@ -119,12 +155,115 @@ class ServiceProviderSettings:
     organization_name: str = setting("", "Optional OrganizationName attribute for this SP.")
 
 
+@dataclass(frozen=True)
+class StateSettings:
+    backend: str = setting(
+        "cookie", "Where STS sessions, logon throttling and replay caches live: cookie (sessions "
+        "in an encrypted cookie any server with the same session secret reads; counters per "
+        "process) or redis (all shared through Redis).")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis server, for backend = redis.")
+    redis_password: Secret | None = setting(None, "Password of the Redis server, if it has one.")
+    max_failed_logons: int = setting(
+        10, "Failed logons for one user ID within failed_logon_window before further attempts "
+        "are refused without checking (five times as many per client address).")
+    failed_logon_window: int = setting(900, "Seconds over which failed logons are counted.")
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    service_provider: str = setting(
+        "", "Entity ID of the SP the CIC client buttons launch. Default: Genesys Cloud's "
+        "relying party identifier.")
+    collaborate: str = setting("directory", "ServiceName for the Collaborate button.")
+    inbox: str = setting(
+        "", "ServiceName for the Inbox button (the My Performance view). "
+        "Default: https://apps.<domain>/directory/#/analytics/performance/me.")
+    admin: str = setting(
+        "", "ServiceName for the Genesys Cloud Admin button. "
+        "Default: https://apps.<domain>/directory/#/admin.")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Inputs of `cic-sts proxy nginx`; its command-line options override them.
+
+    Validated by `idp.proxy.inputs` when the generator runs, not when the STS starts. Paths are
+    kept as written (relative ones are relative to this file) because they may name files on
+    the proxy machine rather than this one.
+    """
+
+    servers: list[str] = setting(
+        [], "The STS servers of the switchover pair: host or IP, optional :port (default 8043).")
+    public_host: str = setting(
+        "", "Host name or IP browsers use for the proxy. Default: the host of "
+        "server.public_base_url.")
+    public_port: int = setting(
+        0, "HTTPS port the proxy listens on. 0: the port of server.public_base_url, else 443.")
+    friendly_path: str | None = setting(
+        None, "Path the STS is published under (\"\" publishes at /). Default: the path of "
+        "server.public_base_url, else PureConnect.")
+    listen_address: str = setting("", "IP address the proxy listens on. Default: all.")
+    tls_certificate: str = setting("", "Certificate (PEM) the proxy shows browsers.")
+    tls_key: str = setting("", "Its private key (PEM).")
+    certificates_on_target: bool = setting(
+        False, "The certificate, key and CA paths are on the proxy machine, not this one: a "
+        "missing file is a warning instead of an error.")
+    stickiness: str = setting("ip_hash", "ip_hash, sticky-cookie (NGINX Plus only) or none.")
+    upstream_ca: str = setting(
+        "", "CA certificate (PEM) the STS servers' certificates are checked against. Empty: "
+        "not checked (a warning).")
+    upstream_name: str = setting(
+        "", "Name both STS servers' certificates carry, checked with upstream_ca.")
+    redirect_http: bool = setting(False, "Also listen on port 80 and redirect to HTTPS.")
+    log_dir: str = setting("/var/log/nginx", "Folder of the proxy's access and error logs.")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    source: str = setting(
+        "directory", "Where the sync reads CIC users: directory (the local directory, "
+        "directory.database) or csv (sync.csv_file).")
+    csv_file: Path = setting(
+        Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
+    state_database: Path = setting(
+        Path("cic-sync.db"), "SQLite file of the sync's state (per user: Genesys Cloud id, "
+        "status, last synchronized) and request counters.")
+    rate_per_minute: int = setting(
+        300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).")
+    concurrency: int = setting(4, "Requests in flight at once.")
+    max_retries: int = setting(
+        5, "Retries of one request after a 429, a 5xx or a network error, before it fails.")
+    request_timeout: int = setting(30, "Seconds to wait for one Genesys Cloud answer.")
+    page_size: int = setting(
+        100, "Users per page when listing Genesys Cloud users (trimmed with attributes=).")
+    default_country: str = setting(
+        "", "Region (ISO 3166 code such as US or DE) of phone numbers written without a "
+        "country code; empty: such numbers are reported and left out.")
+    authority: str = setting(
+        "cic-sts", "Authority of the externalIds entry that links a Genesys Cloud user to its "
+        "CIC user ID.")
+    deactivate_missing: bool = setting(
+        True, "Deactivate the Genesys Cloud user of a CIC user that was deleted or lost its "
+        "business e-mail.")
+    delete_instead_of_deactivate: bool = setting(
+        False, "Delete such Genesys Cloud users instead of deactivating them.")
+    adopt_existing: bool = setting(
+        False, "Take over Genesys Cloud users the sync did not create when their e-mail is a "
+        "CIC user's business e-mail (otherwise: reported as a conflict, left alone).")
+    interval: int = setting(60, "Seconds between two passes of `sync run`.")
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "idp": IdpSettings,
     "directory": DirectorySettings,
+    "icws": IcwsSettings,
+    "state": StateSettings,
+    "launch": LaunchSettings,
     "genesys": GenesysSettings,
     "service_providers": ServiceProviderSettings,
+    "proxy": ProxySettings,
+    "sync": SyncSettings,
 }
 
 
@@ -134,8 +273,13 @@ class Config:
     server: ServerSettings
     idp: IdpSettings
     directory: DirectorySettings
+    state: StateSettings
+    launch: LaunchSettings
     genesys: GenesysSettings | None
     service_providers: list[ServiceProviderSettings]
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    icws: IcwsSettings = field(default_factory=IcwsSettings)
 
     @property
     def public_host(self) -> str:
@@ -160,6 +304,13 @@ class Config:
         if self.genesys.login_base_url:
             return self.genesys.login_base_url.rstrip("/")
         return f"https://login.{region_domain(self.genesys.region)}"
+
+    @property
+    def genesys_api_base(self) -> str:
+        assert self.genesys is not None
+        if self.genesys.api_base_url:
+            return self.genesys.api_base_url.rstrip("/")
+        return f"https://api.{region_domain(self.genesys.region)}"
 
 
 def documented_settings() -> list[tuple[str, str, str]]:
@@ -203,12 +354,17 @@ def parse_config(raw: dict[str, Any], file: Path) -> Config:
         server=_section(ServerSettings, "server", raw.get("server", {}), base),
         idp=_section(IdpSettings, "idp", raw.get("idp", {}), base),
         directory=_section(DirectorySettings, "directory", raw.get("directory", {}), base),
+        state=_section(StateSettings, "state", raw.get("state", {}), base),
+        launch=_section(LaunchSettings, "launch", raw.get("launch", {}), base),
         genesys=(_section(GenesysSettings, "genesys", raw["genesys"], base)
                  if "genesys" in raw else None),
         service_providers=[
             _section(ServiceProviderSettings, f"service_providers[{i}]", sp, base)
             for i, sp in enumerate(sps)
         ],
+        proxy=_section(ProxySettings, "proxy", raw.get("proxy", {}), base),
+        sync=_section(SyncSettings, "sync", raw.get("sync", {}), base),
+        icws=_section(IcwsSettings, "icws", raw.get("icws", {}), base),
     )
     if not config.server.machine_names:
         config = _replace(config, server=_with(config.server, machine_names=[socket.getfqdn()]))
@@ -321,6 +477,14 @@ def _check(config: Config) -> None:
             raise ConfigError(f"idp.{key}: must be at least 1 second")
     if not 1024 <= idp.max_message_bytes <= 10 * 1024 * 1024:
         raise ConfigError("idp.max_message_bytes: must be between 1024 and 10485760")
+    if config.state.backend not in ("cookie", "redis"):
+        raise ConfigError(f"state.backend: cookie or redis, got {config.state.backend!r}")
+    if config.state.backend == "redis" and not config.state.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")):
+        raise ConfigError("state.redis_url: must start with redis://, rediss:// or unix://")
+    for key in ("max_failed_logons", "failed_logon_window"):
+        if getattr(config.state, key) < 1:
+            raise ConfigError(f"state.{key}: must be at least 1")
     if config.genesys is not None:
         g = config.genesys
         try:
@@ -332,6 +496,58 @@ def _check(config: Config) -> None:
                 raise ConfigError(f"genesys.{key}: required when [genesys] is present")
         if g.login_base_url and base_url_problem(g.login_base_url):
             raise ConfigError(f"genesys.login_base_url: {base_url_problem(g.login_base_url)}")
+        if g.api_base_url and base_url_problem(g.api_base_url):
+            raise ConfigError(f"genesys.api_base_url: {base_url_problem(g.api_base_url)}")
+    _check_sync(config.sync)
+    _check_icws(config)
+
+
+def _check_sync(sync: SyncSettings) -> None:
+    if sync.source not in ("directory", "csv"):
+        raise ConfigError(f"sync.source: directory or csv, got {sync.source!r}")
+    if sync.source == "csv" and str(sync.csv_file) == ".":
+        raise ConfigError("sync.csv_file: required when sync.source = \"csv\"")
+    for key, low, high in (("rate_per_minute", 1, 1_000_000), ("concurrency", 1, 64),
+                           ("max_retries", 0, 20), ("request_timeout", 1, 600),
+                           ("page_size", 1, 1000), ("interval", 1, 86400)):
+        if not low <= getattr(sync, key) <= high:
+            raise ConfigError(f"sync.{key}: must be {low}-{high}, got {getattr(sync, key)}")
+    if sync.default_country:
+        import phonenumbers  # here, not at the top: only the sync needs it
+
+        if sync.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"sync.default_country: {sync.default_country!r} is not a region "
+                              "code with a phone numbering plan (such as US, GB or DE)")
+    if not sync.authority.strip():
+        raise ConfigError("sync.authority: must not be empty")
+
+
+def _check_icws(config: Config) -> None:
+    from idp.cic.hosts import DEFAULT_PORTS, parse_server
+
+    icws = config.icws
+    if config.directory.backend not in ("local", "icws"):
+        raise ConfigError(f"directory.backend: local or icws, got {config.directory.backend!r}")
+    if config.directory.backend == "icws" and not icws.servers:
+        raise ConfigError("icws.servers: required when directory.backend = \"icws\" "
+                          "(for example [\"cic1.example.com\", \"cic2.example.com\"])")
+    if icws.scheme not in DEFAULT_PORTS:
+        raise ConfigError(f"icws.scheme: https or http, got {icws.scheme!r}")
+    if icws.port > 65535:
+        raise ConfigError(f"icws.port: must be 1-65535 (or 0 for the default), got {icws.port}")
+    for text in icws.servers:
+        try:
+            parse_server(text, icws.port or DEFAULT_PORTS[icws.scheme])
+        except ValueError as exc:
+            raise ConfigError(f"icws.servers: {exc}") from None
+    if icws.timeout < 1 or icws.failover_timeout < icws.timeout:
+        raise ConfigError("icws.timeout / icws.failover_timeout: timeout must be at least 1 "
+                          "second and failover_timeout at least timeout")
+    if bool(icws.service_user) != (icws.service_password is not None):
+        raise ConfigError("icws.service_user / icws.service_password: set both or neither")
+    for key in ("application_name", "language", "auth_token_type", "auth_token_field"):
+        if not getattr(icws, key).strip():
+            raise ConfigError(f"icws.{key}: must not be empty")
 
 
 def _is_ip(value: str) -> bool:

@@ -48,3 +48,46 @@ class UnknownServiceProvider(SamlError):
     """The request names an SP, or an ACS URL, that is not registered."""
 
     status = 403
+
+
+class ProxyConfigError(StsError):
+    """An input of the proxy generator is wrong, or nginx rejected what it rendered."""
+
+    exit_code = 2
+
+
+class GenesysError(StsError):
+    """Genesys Cloud could not be asked, or refused a request."""
+
+
+class GenesysAuthError(GenesysError):
+    """Genesys Cloud refused the OAuth client credentials (wrong ID or secret, wrong region)."""
+
+
+class GenesysUnavailable(GenesysError):
+    """Genesys Cloud did not answer usefully, even after the retries (network, 5xx, 429)."""
+
+
+class OutcomeUnknown(GenesysError):
+    """A request that is not safe to repeat (a create) was sent, but its answer was lost."""
+
+
+class ScimError(GenesysError):
+    """Genesys Cloud answered a SCIM request with an error (`status`, `scim_type`)."""
+
+    def __init__(self, message: str, status: int, scim_type: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.scim_type = scim_type
+
+
+class VersionConflict(ScimError):
+    """If-Match failed: the resource changed since its version was read (scimType invalidVers)."""
+
+
+class UniquenessConflict(ScimError):
+    """The userName (e-mail) is already used by another Genesys Cloud user."""
+
+
+class SyncError(StsError):
+    """The sync cannot run: its source, its state database or another sync is in the way."""

@@ -90,3 +90,29 @@ def flask_server(app: Flask, host: str, port: int, cert: Path, key: Path) -> Ite
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@contextmanager
+def redis_server(port: int, log: Path) -> Iterator[str]:
+    """A throwaway redis-server on 127.0.0.1 (no persistence); yields its URL."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+             "--appendonly", "no", "--protected-mode", "yes"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)

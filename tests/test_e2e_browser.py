@@ -35,7 +35,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
     folder = tmp_path_factory.mktemp("e2e")
     sts_port, sp_port = free_port(), free_port()
     sp_base = f"https://127.0.0.1:{sp_port}"
-    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port)
+    launch = (f'\n[launch]\nservice_provider = "{sp_base}/metadata"\n'
+              'inbox = "https://apps.example.test/directory/#/analytics/performance/me"\n'
+              'admin = "https://apps.example.test/directory/#/admin"\n')
+    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
+                        extra=launch)
     config = load_config(path)
     seed_users(config.directory.database)
     sp_app = create_demo_sp(sp_base, demo_idp(config))
@@ -111,3 +115,55 @@ def test_wrong_password_shows_the_error_and_issues_nothing(stack: Stack, tab: Ta
     assert page.inner_text("#error") == "The user ID or password is incorrect."
     assert page.url.startswith(stack.sts + SSO_PATH.split("?")[0])
     assert not any(r.url.startswith(stack.sp + "/acs") for r in tab.requests)
+
+
+def log_on_through_sp(stack: Stack, page: Page) -> None:
+    page.goto(stack.sp + "/login")
+    page.wait_for_selector("#user_id")
+    page.fill("#user_id", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("#log_on")
+    page.wait_for_url(stack.sp + "/")
+
+
+@pytest.mark.parametrize(("target", "service_name"), [
+    ("collaborate", "directory"),
+    ("inbox", "https://apps.example.test/directory/#/analytics/performance/me"),
+    ("admin", "https://apps.example.test/directory/#/admin"),
+])
+def test_cic_client_buttons_launch_with_the_session(stack: Stack, tab: Tab, target: str,
+                                                    service_name: str) -> None:
+    page = tab.page
+    log_on_through_sp(stack, page)
+    page.goto(stack.sp + "/logout")  # forget the SP's login; the STS session stays
+    page.goto(f"{stack.sts}/ICNotifierIDP/launch?target={target}")
+    page.wait_for_url(stack.sp + "/")
+    assert page.inner_text("#email") == "alice@example.com"
+    assert page.inner_text('.attribute[data-name="ServiceName"]') == service_name
+    assert tab.posted_passwords() == 1
+
+
+def test_launch_without_session_asks_for_the_password_first(stack: Stack, tab: Tab) -> None:
+    page = tab.page
+    page.goto(f"{stack.sts}/ICNotifierIDP/launch?target=collaborate")
+    page.fill("#user_id", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("#log_on")
+    page.wait_for_url(stack.sp + "/")
+    assert page.inner_text('.attribute[data-name="ServiceName"]') == "directory"
+
+
+def test_launch_target_not_on_the_allow_list_is_refused(stack: Stack, tab: Tab) -> None:
+    response = tab.page.goto(f"{stack.sts}/ICNotifierIDP/launch?target=https://evil.example/")
+    assert response is not None and response.status == 400
+    assert "launch target" in tab.page.inner_text("#message")
+
+
+def test_single_logout_ends_the_sts_session(stack: Stack, tab: Tab) -> None:
+    page = tab.page
+    log_on_through_sp(stack, page)
+    page.click("#single_logout")
+    page.wait_for_selector("#slo_done")
+    assert "Not logged in" in page.inner_text("#status")
+    page.click("#login_redirect")
+    page.wait_for_selector("#password")  # the next AuthnRequest needs the password again

@@ -9,6 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from idp.errors import AuthenticationFailed
+
 
 @dataclass(frozen=True)
 class CicUser:
@@ -28,6 +30,10 @@ class CicUser:
 #: CIC phone fields, in the order the CSV columns and the sync mapping use.
 PHONE_FIELDS = ("business", "business2", "mobile", "home", "fax")
 
+#: The one message for every failed logon, whichever backend: it must not tell who exists or
+#: who has a password.
+AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
+
 
 class AuthBackend(ABC):
     """Checks CIC credentials and looks CIC users up."""
@@ -43,6 +49,14 @@ class AuthBackend(ABC):
     @abstractmethod
     def lookup(self, user_id: str) -> CicUser | None:
         """The user's current record, or None if the user no longer exists."""
+
+    def authenticate_token(self, token: str) -> CicUser:
+        """The user a single-use CIC auth token (handed over by a CIC client) belongs to.
+
+        Raises `AuthenticationFailed` when the token is unknown, expired or used, and for
+        backends that cannot check CIC tokens (the local directory).
+        """
+        raise AuthenticationFailed("this authentication backend does not accept CIC tokens")
 
     def ready(self) -> bool:
         """Whether the backend can answer now (for /readyz)."""

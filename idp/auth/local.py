@@ -27,7 +27,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from idp.auth.base import PHONE_FIELDS, AuthBackend, CicUser
+from idp.auth.base import AUTH_FAILED_MESSAGE, PHONE_FIELDS, AuthBackend, CicUser
 from idp.errors import AuthenticationFailed, DirectoryError
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,6 @@ SCHEMA_VERSION = 1
 
 #: The longest CIC user ID accepted.
 MAX_USER_ID_LENGTH = 128
-
-#: The one message for every failed logon: it must not tell who exists or who has a password.
-AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
 
 # Written out, not derived from PHONE_FIELDS: the stored layout only changes with a migration.
 _PHONE_COLUMNS = ("phone_business", "phone_business2", "phone_mobile", "phone_home", "phone_fax")

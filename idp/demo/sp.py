@@ -27,6 +27,7 @@ class DemoIdp:
     entity_id: str
     sso_url: str
     certificate_pem: str
+    slo_url: str = ""
 
 
 def saml_settings(base_url: str, idp: DemoIdp) -> dict[str, Any]:
@@ -37,11 +38,14 @@ def saml_settings(base_url: str, idp: DemoIdp) -> dict[str, Any]:
         "sp": {
             "entityId": f"{base_url}/metadata",
             "assertionConsumerService": {"url": f"{base_url}/acs", "binding": BINDING_POST},
+            "singleLogoutService": {"url": f"{base_url}/sls", "binding": BINDING_REDIRECT},
             "NameIDFormat": NAMEID_EMAIL,
         },
         "idp": {
             "entityId": idp.entity_id,
             "singleSignOnService": {"url": idp.sso_url, "binding": BINDING_REDIRECT},
+            "singleLogoutService": {"url": idp.slo_url or idp.sso_url.split("/login")[0]
+                                    + "/logout", "binding": BINDING_REDIRECT},
             "x509cert": cert,
         },
         "security": {
@@ -87,7 +91,8 @@ def create_demo_sp(base_url: str, idp: DemoIdp, secret_key: str | None = None) -
 
     @app.get("/")
     def home() -> str:
-        return render_template("home.html", login=session.get("login"), idp=idp)
+        return render_template("home.html", login=session.get("login"), idp=idp,
+                               logged_out=session.pop("logged_out", False))
 
     @app.get("/login")
     def login() -> Response | str:
@@ -124,6 +129,30 @@ def create_demo_sp(base_url: str, idp: DemoIdp, secret_key: str | None = None) -
     @app.get("/logout")
     def logout() -> Response:
         session.clear()
+        return redirect(f"{base_url}/")
+
+    @app.get("/slo")
+    def single_logout() -> Response:
+        """SP-initiated Single Logout: ask the IdP to end its session too."""
+        login = session.get("login") or {}
+        saml = auth()
+        url = saml.logout(return_to="demo-logout", name_id=login.get("name_id"),
+                          session_index=login.get("session_index"),
+                          name_id_format=login.get("name_id_format"))
+        session["logout_request_id"] = saml.get_last_request_id()
+        return redirect(url)
+
+    @app.get("/sls")
+    def single_logout_service() -> Response | tuple[str, int]:
+        saml = auth()
+        saml.process_slo(request_id=session.pop("logout_request_id", None),
+                         delete_session_cb=session.clear)
+        errors = saml.get_errors()
+        if errors:
+            return render_template("error.html", errors=errors,
+                                   reason=saml.get_last_error_reason()), 400
+        session.clear()
+        session["logged_out"] = True
         return redirect(f"{base_url}/")
 
     @app.get("/metadata")

@@ -17,6 +17,7 @@ def idp_metadata(entity_id: str, base_url: str, certificate_bodies: list[str]) -
     More than one certificate may be listed during a key rollover.
     """
     sso = quoteattr(base_url + SSO_PATH)
+    slo = quoteattr(base_url + LOGOUT_PATH)
     keys = "".join(
         '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>'
         f"<ds:X509Certificate>{body}</ds:X509Certificate>"
@@ -29,6 +30,8 @@ def idp_metadata(entity_id: str, base_url: str, certificate_bodies: list[str]) -
         f'<md:IDPSSODescriptor WantAuthnRequestsSigned="false" '
         f'protocolSupportEnumeration="{SAMLP}">'
         f"{keys}"
+        f'<md:SingleLogoutService Binding="{BINDING_REDIRECT}" Location={slo}/>'
+        f'<md:SingleLogoutService Binding="{BINDING_POST}" Location={slo}/>'
         f"<md:NameIDFormat>{escape(NAMEID_EMAIL)}</md:NameIDFormat>"
         f'<md:SingleSignOnService Binding="{BINDING_REDIRECT}" Location={sso}/>'
         f'<md:SingleSignOnService Binding="{BINDING_POST}" Location={sso}/>'

@@ -8,6 +8,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from lxml import etree
+
 from idp.errors import SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, NS, SAML, SAMLP
 from idp.saml.xml import parse_untrusted
@@ -61,20 +63,27 @@ def check_relay_state(relay_state: str | None) -> str | None:
     return relay_state
 
 
-def parse_authn_request(xml: bytes, max_bytes: int) -> AuthnRequest:
+def _parse_message(xml: bytes, max_bytes: int, kind: str) -> tuple[etree._Element, str, str]:
+    """The root, ID and Issuer of a SAML protocol request of element `kind`, checked."""
     root = parse_untrusted(xml, max_bytes, "SAML request")
-    if root.tag != f"{{{SAMLP}}}AuthnRequest":
-        raise SamlRequestError("the SAML message is not an AuthnRequest")
+    if root.tag != f"{{{SAMLP}}}{kind}":
+        article = "an" if kind[0] in "AEIOU" else "a"
+        raise SamlRequestError(f"the SAML message is not {article} {kind}")
     if root.get("Version") != "2.0":
-        raise SamlRequestError("the AuthnRequest is not SAML version 2.0")
+        raise SamlRequestError(f"the {kind} is not SAML version 2.0")
     request_id = root.get("ID") or ""
     if not _ID.fullmatch(request_id):
-        raise SamlRequestError("the AuthnRequest has no valid ID")
+        raise SamlRequestError(f"the {kind} has no valid ID")
     issuer_el = root.find(f"{{{SAML}}}Issuer")
     issuer = (issuer_el.text or "").strip() if issuer_el is not None else ""
     if not issuer:
-        raise SamlRequestError("the AuthnRequest does not say which service provider sent it "
+        raise SamlRequestError(f"the {kind} does not say which service provider sent it "
                                "(no Issuer)")
+    return root, request_id, issuer
+
+
+def parse_authn_request(xml: bytes, max_bytes: int) -> AuthnRequest:
+    root, request_id, issuer = _parse_message(xml, max_bytes, "AuthnRequest")
     index = root.get("AssertionConsumerServiceIndex")
     if index is not None and not (_INDEX.fullmatch(index) and int(index) <= 0xFFFF):
         raise SamlRequestError("AssertionConsumerServiceIndex is not a number")
@@ -95,3 +104,22 @@ def parse_authn_request(xml: bytes, max_bytes: int) -> AuthnRequest:
 
 def _bool(value: str | None) -> bool:
     return value in ("true", "1")
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    id: str
+    issuer: str
+    name_id: str
+    session_indexes: tuple[str, ...]
+
+
+def parse_logout_request(xml: bytes, max_bytes: int) -> LogoutRequest:
+    root, request_id, issuer = _parse_message(xml, max_bytes, "LogoutRequest")
+    return LogoutRequest(
+        id=request_id,
+        issuer=issuer,
+        name_id=(root.findtext("saml:NameID", default="", namespaces=NS) or "").strip(),
+        session_indexes=tuple((e.text or "").strip()
+                              for e in root.findall("samlp:SessionIndex", NS)),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
@@ -127,6 +128,29 @@ def build_error_response(issuer: str, acs_url: str, in_response_to: str, status:
     root = etree.fromstring(document.encode())
     signer.sign(root)
     return etree.tostring(root)  # type: ignore[no-any-return]
+
+
+def build_logout_response(issuer: str, destination: str, in_response_to: str,
+                          now: dt.datetime, signer: Signer | None) -> bytes:
+    """A LogoutResponse with status Success; signed in the XML when `signer` is given (the
+    HTTP-POST binding), unsigned for the Redirect binding, which signs the query instead."""
+    document = (
+        f'<samlp:LogoutResponse xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{new_id()}" '
+        f'Version="2.0" IssueInstant="{instant(now)}" Destination={quoteattr(destination)} '
+        f"InResponseTo={quoteattr(in_response_to)}>"
+        f"<saml:Issuer>{escape(issuer)}</saml:Issuer>"
+        f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"/></samlp:Status>'
+        "</samlp:LogoutResponse>"
+    )
+    root = etree.fromstring(document.encode())
+    if signer is not None:
+        signer.sign(root)
+    return etree.tostring(root)  # type: ignore[no-any-return]
+
+
+def encode_for_redirect(xml: bytes) -> str:
+    """Raw DEFLATE then base64, as the HTTP-Redirect binding carries a message."""
+    return base64.b64encode(zlib.compress(xml)[2:-4]).decode("ascii")
 
 
 def encode_for_post(xml: bytes) -> str:

@@ -8,11 +8,17 @@ signature costs one RSA operation plus canonicalization.
 
 from __future__ import annotations
 
+import base64
+
 import xmlsec
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
 from idp.errors import KeyMaterialError
 from idp.saml.constants import SAML
+
+SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 _ISSUER = f"{{{SAML}}}Issuer"
 
@@ -27,6 +33,20 @@ class Signer:
             raise KeyMaterialError("the SAML signing key or certificate cannot be loaded "
                                    "(wrong passphrase, or not a PEM key and certificate)") from None
         self.cert_pem = cert_pem
+        try:
+            key = serialization.load_pem_private_key(
+                key_pem, passphrase.encode() if passphrase else None)
+        except (ValueError, TypeError):
+            raise KeyMaterialError("the SAML signing key cannot be loaded (wrong passphrase, "
+                                   "or not a PEM key)") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyMaterialError("the SAML signing key must be an RSA key (RSA-SHA256)")
+        self._rsa = key
+
+    def sign_query(self, query: str) -> str:
+        """Base64 RSA-SHA256 signature of an HTTP-Redirect binding query string."""
+        signature = self._rsa.sign(query.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return base64.b64encode(signature).decode("ascii")
 
     def sign(self, element: etree._Element) -> None:
         """Add an enveloped RSA-SHA256 / exclusive-C14N signature to `element`, right after its

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from typing import Any
 
 from flask import Flask, g, request
+from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
 from idp.auth.base import AuthBackend
@@ -18,7 +20,9 @@ from idp.saml.registry import Registry, ServiceProvider, genesys_provider, provi
 from idp.saml.signing import Signer
 from idp.web.context import Sts
 from idp.web.remap import HEADER, RemapPolicy
+from idp.web.sessions import EncryptedCookieSessionInterface, RedisSessionInterface
 from idp.web.state import PendingCodec
+from idp.web.store import MemoryStore, RedisStore
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,27 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
         backend=backend or LocalDirectory(config.directory.database),
         pending=PendingCodec(idp.session_secret.reveal()),
         remap=RemapPolicy(config),
+        store=RedisStore(redis_client(config)) if config.state.backend == "redis"
+        else MemoryStore(),
     )
 
 
+def redis_client(config: Config) -> Any:
+    import redis
+
+    password = config.state.redis_password.reveal() if config.state.redis_password else None
+    return redis.Redis.from_url(config.state.redis_url, password=password, socket_timeout=2,
+                                socket_connect_timeout=2)
+
+
+def session_interface(config: Config, context: Sts) -> SessionInterface:
+    if isinstance(context.store, RedisStore):
+        return RedisSessionInterface(redis_client(config))
+    return EncryptedCookieSessionInterface(config.idp.session_secret.reveal())
+
+
 def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
-    from idp.web import health, sso
+    from idp.web import health, launch, logout, sso
 
     app = Flask(__name__, static_url_path="/ICNotifierIDP/static")
     context = build_sts(config, backend)
@@ -71,13 +91,18 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=config.idp.max_message_bytes * 2 + 16384,
     )
+    app.session_interface = session_interface(config, context)
     app.register_blueprint(sso.bp)
+    app.register_blueprint(launch.bp)
+    app.register_blueprint(logout.bp)
     app.register_blueprint(health.bp)
 
     @app.before_request
     def resolve_base_url() -> None:
         g.nonce = secrets.token_urlsafe(16)
         g.remap = context.remap.resolve(request.headers.get(HEADER), request.remote_addr)
+        g.client = context.remap.client_address(request.remote_addr,
+                                                request.headers.get("X-Forwarded-For"))
 
     @app.after_request
     def security_headers(response: Response) -> Response:

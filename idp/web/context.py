@@ -12,6 +12,7 @@ from idp.saml.registry import Registry
 from idp.saml.signing import Signer
 from idp.web.remap import RemapPolicy
 from idp.web.state import PendingCodec
+from idp.web.store import Store
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Sts:
     backend: AuthBackend
     pending: PendingCodec
     remap: RemapPolicy
+    store: Store
 
 
 def sts() -> Sts:

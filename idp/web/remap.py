@@ -46,6 +46,17 @@ class RemapPolicy:
             return Remap(self.default_base, refused=f"{HEADER} {problem}")
         return Remap(value)
 
+    def client_address(self, remote_addr: str | None, forwarded_for: str | None) -> str:
+        """The browser's address: the peer, or what a trusted proxy says it saw (the last
+        X-Forwarded-For entry, the one that proxy added itself)."""
+        if forwarded_for and self._trusted(remote_addr):
+            last = forwarded_for.rsplit(",", 1)[-1].strip()
+            try:
+                return str(ipaddress.ip_address(last))
+            except ValueError:
+                pass
+        return remote_addr or "unknown"
+
     def _trusted(self, remote_addr: str | None) -> bool:
         if not remote_addr:
             return False

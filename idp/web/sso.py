@@ -70,13 +70,13 @@ def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Respo
     if existing is not None:
         user = ctx.backend.lookup(existing.user_id)
         if user is not None:
-            return _issue(pending, user, existing)
+            return issue_response(pending, user, existing)
     if authn.is_passive:
         xml = build_error_response(ctx.config.entity_id, acs.location, authn.id,
                                    STATUS_NO_PASSIVE, "the user is not logged on",
                                    dt.datetime.now(dt.UTC), ctx.signer)
-        return _post_page(acs.location, encode_for_post(xml), pending.relay_state)
-    return _logon_page(pending)
+        return post_page(acs.location, encode_for_post(xml), pending.relay_state)
+    return logon_page(pending)
 
 
 def _logon_form() -> Response:
@@ -86,30 +86,41 @@ def _logon_form() -> Response:
                                "(CSRF token missing or wrong)")
     pending = ctx.pending.loads(request.form["ctx"])
     if request.form.get("intent") == "language":
-        return _logon_page(pending)
+        return logon_page(pending)
     user_id = request.form.get("user_id", "").strip()
     password = request.form.get("password", "")
+    limits = ctx.config.state
+    throttle = {f"failed-logon:user:{user_id.casefold()[:128]}": limits.max_failed_logons,
+                f"failed-logon:address:{g.client}": limits.max_failed_logons * 5}
+    if any(ctx.store.count(key) >= limit for key, limit in throttle.items()):
+        # Refused without asking the backend, for known and unknown user IDs alike.
+        log.warning("logon for user ID %r from %s refused: too many failed logons",
+                    user_id[:128], g.client)
+        return logon_page(pending, error="too_many_attempts", user_id=user_id, status=429)
     try:
         if not user_id or not password:
             raise AuthenticationFailed("user ID and password are required")
         user = ctx.backend.authenticate(user_id, password)
     except AuthenticationFailed:
-        log.info("logon failed for user ID %r from %s", user_id[:128], request.remote_addr)
-        return _logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
+        log.info("logon failed for user ID %r from %s", user_id[:128], g.client)
+        for key in throttle:
+            ctx.store.hit(key, limits.failed_logon_window)
+        return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
-        return _logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
+        return logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
+    ctx.store.clear(next(iter(throttle)))
     if not user.email:
         log.info("user %r logged on but has no business e-mail; no assertion issued", user_id)
-        return _message_page("no_email_title", "no_email", status=403)
-    log.info("user %r logged on from %s", user.user_id, request.remote_addr)
-    return _issue(pending, user, start_session(user.user_id))
+        return message_page("no_email_title", "no_email", status=403)
+    log.info("user %r logged on from %s", user.user_id, g.client)
+    return issue_response(pending, user, start_session(user.user_id))
 
 
-def _issue(pending: PendingLogon, user: CicUser, session: StsSession) -> Response:
+def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) -> Response:
     ctx = sts()
     if not user.email:
-        return _message_page("no_email_title", "no_email", status=403)
+        return message_page("no_email_title", "no_email", status=403)
     sp = ctx.registry.get(pending.sp)
     attributes = {"email": user.email}
     if sp.organization_name:
@@ -127,10 +138,10 @@ def _issue(pending: PendingLogon, user: CicUser, session: StsSession) -> Respons
             sign_assertion=sp.sign_assertion),
         Subject(user.email, attributes), ctx.signer)
     log.info("issued assertion for %r to %r at %s", user.user_id, sp.entity_id, pending.acs)
-    return _post_page(pending.acs, encode_for_post(xml), pending.relay_state)
+    return post_page(pending.acs, encode_for_post(xml), pending.relay_state)
 
 
-def _post_page(acs: str, saml_response: str, relay_state: str | None) -> Response:
+def post_page(acs: str, saml_response: str, relay_state: str | None) -> Response:
     """The auto-submitting form that carries the Response to the SP's ACS."""
     t = i18n.Translator(i18n.choose_language())
     html = render_template("post.html", t=t, acs=acs, saml_response=saml_response,
@@ -145,7 +156,7 @@ def _post_page(acs: str, saml_response: str, relay_state: str | None) -> Respons
     return response
 
 
-def _logon_page(pending: PendingLogon, error: str | None = None, user_id: str = "",
+def logon_page(pending: PendingLogon, error: str | None = None, user_id: str = "",
                 status: int = 200) -> Response:
     ctx = sts()
     lang = i18n.choose_language()
@@ -166,7 +177,7 @@ def _logon_page(pending: PendingLogon, error: str | None = None, user_id: str = 
     return response
 
 
-def _message_page(title: str, message: str, status: int) -> Response:
+def message_page(title: str, message: str, status: int) -> Response:
     t = i18n.Translator(i18n.choose_language())
     html = render_template("message.html", t=t, title=t(title), message=t(message),
                            reference=None, base=g.remap.base_url)

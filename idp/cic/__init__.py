@@ -1,0 +1,1 @@
+"""CIC itself, over ICWS (CIC's REST API): logons, user records, and the user list for the sync."""

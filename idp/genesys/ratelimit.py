@@ -1,0 +1,59 @@
+"""Pacing of requests to Genesys Cloud: a token bucket shared by every thread of one client.
+
+Genesys Cloud allows 300 requests per minute per OAuth token (raisable) and answers 429 beyond.
+The bucket is written as a reservation (the "generic cell rate algorithm" form of a token bucket):
+each caller reserves the next start time under a lock and then sleeps outside it, so waiting
+threads never hold the lock and start in the order they asked.
+
+The default capacity is one token, so requests are evenly spaced and no 60-second window ever
+holds more than the rate: a bigger burst would let a rolling window see ``capacity - 1`` requests
+too many. The rate is also shaded by `margin` (1 %), so that network jitter, which can bunch
+arrivals at the server, does not push one request too many into a server-side minute.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    def __init__(self, per_minute: float, capacity: int = 1, margin: float = 0.01,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if per_minute <= 0 or capacity < 1:
+            raise ValueError("the rate and the capacity must be positive")
+        self.interval = 60.0 / per_minute * (1.0 + margin)  # seconds per token
+        self._burst = (capacity - 1) * self.interval
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tat = clock()  # "theoretical arrival time" of the next token
+        self._paused_until = 0.0
+
+    def reserve(self) -> float:
+        """Take a token; return how many seconds the caller must wait before using it."""
+        with self._lock:
+            now = self._clock()
+            tat = max(self._tat, now)
+            start = max(now, tat - self._burst)
+            self._tat = tat + self.interval
+        return start - now
+
+    def acquire(self) -> None:
+        """Block until the caller may send one request."""
+        while True:
+            wait = self.reserve()
+            if wait > 0:
+                self._sleep(wait)
+            # A pause that began while this caller slept (another thread got a 429) also
+            # holds back the slots reserved before it: reserve again, after the pause.
+            if self._clock() >= self._paused_until:
+                return
+
+    def pause_until(self, moment: float) -> None:
+        """Send nothing before `moment` (a clock value), e.g. after a 429 with Retry-After."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, moment)
+            self._tat = max(self._tat, moment + self._burst)

@@ -1,0 +1,120 @@
+"""Rendering validated inputs with the Jinja2 templates of `proxy_templates/`.
+
+Autoescaping is off (this is not HTML) and undefined names are errors. Every value handed to a
+template is checked once more here to be a bare token that cannot change the structure of an
+Nginx configuration: `inputs` validated them, and this guards against a template or a new input
+bypassing that.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import sysconfig
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from idp.errors import ProxyConfigError
+from idp.proxy.inputs import ProxyInputs
+from idp.proxy.write import stamp
+
+UPSTREAM_NAME = "pureconnect_servers"
+FULL_TEMPLATE = "nginx.conf.j2"
+SNIPPET_TEMPLATE = "server.conf.j2"
+_TOKEN = re.compile(r"[A-Za-z0-9._~/+@=,:\[\]-]*")
+
+
+def templates_dir() -> Path:
+    """`proxy_templates/` of the checkout this package runs from, else the copy a wheel
+    installed under <prefix>/share/cic-sts/."""
+    checkout = Path(__file__).resolve().parents[2] / "proxy_templates"
+    candidates = [checkout] + [
+        Path(prefix) / "share" / "cic-sts" / "proxy_templates"
+        for prefix in (sysconfig.get_path("data"), sys.prefix, sysconfig.get_path(
+            "data", f"{'nt' if sys.platform == 'win32' else 'posix'}_user"))
+    ]
+    for folder in candidates:
+        if (folder / FULL_TEMPLATE).is_file():
+            return folder
+    raise ProxyConfigError("the proxy templates are missing (looked in "
+                           f"{', '.join(str(c) for c in candidates)})")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # what is written: the ownership marker, then the configuration
+    snippet: bool
+
+    @property
+    def kind(self) -> str:
+        return "conf.d snippet" if self.snippet else "nginx.conf"
+
+
+def render(inputs: ProxyInputs, snippet: bool = False, templates: Path | None = None) -> Rendered:
+    """The complete nginx.conf, or (`snippet`) the upstream and server blocks for conf.d/."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates or templates_dir())),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["nginx_regex"] = lambda text: re.sub(r"([.\\^$|?*+()\[\]{}])", r"\\\1",
+                                                             str(text))
+    name = SNIPPET_TEMPLATE if snippet else FULL_TEMPLATE
+    try:
+        body = environment.get_template(name).render(template_context(inputs))
+    except jinja2.TemplateError as exc:
+        where = f"{getattr(exc, 'name', None) or name}"
+        line = getattr(exc, "lineno", None)
+        raise ProxyConfigError(f"template {where}{f' line {line}' if line else ''}: "
+                               f"{exc}") from None
+    return Rendered(stamp(body), snippet)
+
+
+def template_context(inputs: ProxyInputs) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "upstream_name": UPSTREAM_NAME,
+        "servers": [s.address for s in inputs.servers],
+        "public_host": inputs.public_host,
+        "public_port": inputs.public_port,
+        "public_origin": inputs.public_origin,
+        "target_url": inputs.target_url,
+        "issuer": inputs.issuer,
+        "listen": _listen(inputs.listen_address, inputs.public_port),
+        "http_listen": _listen(inputs.listen_address, 80),
+        "friendly_path": inputs.friendly_path,
+        "tls_certificate": inputs.tls_certificate,
+        "tls_key": inputs.tls_key,
+        "stickiness": inputs.stickiness,
+        "upstream_ca": inputs.upstream_ca,
+        "upstream_name_check": inputs.upstream_name,
+        "redirect_http": inputs.redirect_http,
+        "log_dir": inputs.log_dir.rstrip("/") or "/",
+        "example_server": inputs.servers[0].address,
+    }
+    for key, value in context.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and not (_TOKEN.fullmatch(item) or
+                                              key in ("target_url",) and _safe_url(item)):
+                raise ProxyConfigError(f"refusing to render {key} = {item!r}: not a plain token")
+    return context
+
+
+def _safe_url(url: str) -> bool:
+    return bool(re.fullmatch(r"https://[A-Za-z0-9._~/:\[\]-]+\?loginType=saml", url))
+
+
+def _listen(address: str | None, port: int) -> str:
+    if address is None:
+        return str(port)
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def with_files(inputs: ProxyInputs, **paths: str | None) -> ProxyInputs:
+    """The same inputs with other file paths (`check` swaps in stand-ins for nginx -t)."""
+    return replace(inputs, **paths)

@@ -1,0 +1,112 @@
+"""Small shared state: logon throttling counters and replay caches.
+
+`MemoryStore` keeps them per process (the default: nothing to run, but each worker counts on its
+own); `RedisStore` shares them between every worker of every server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+
+class Store(ABC):
+    @abstractmethod
+    def add_once(self, key: str, ttl: int) -> bool:
+        """Remember `key` for `ttl` seconds; False if it was already there (a replay)."""
+
+    @abstractmethod
+    def hit(self, key: str, window: int) -> int:
+        """Count one event for `key`; return the count within the current window."""
+
+    @abstractmethod
+    def count(self, key: str) -> int:
+        """Events counted for `key` in its current window."""
+
+    @abstractmethod
+    def clear(self, key: str) -> None: ...
+
+    def ready(self) -> bool:
+        return True
+
+
+class MemoryStore(Store):
+    MAX_KEYS = 100_000  # bounds memory under a flood of distinct user IDs or addresses
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, int]] = {}  # key -> (expires, count)
+
+    def _live(self, key: str, now: float) -> tuple[float, int] | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] <= now:
+            del self._entries[key]
+            return None
+        return entry
+
+    def _make_room(self, now: float) -> None:
+        if len(self._entries) >= self.MAX_KEYS:
+            for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+                del self._entries[key]
+        if len(self._entries) >= self.MAX_KEYS:  # still full: drop the oldest-expiring
+            del self._entries[min(self._entries, key=lambda k: self._entries[k][0])]
+
+    def add_once(self, key: str, ttl: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._live(key, now) is not None:
+                return False
+            self._make_room(now)
+            self._entries[key] = (now + ttl, 1)
+            return True
+
+    def hit(self, key: str, window: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._live(key, now)
+            if entry is None:
+                self._make_room(now)
+                entry = (now + window, 0)
+            self._entries[key] = (entry[0], entry[1] + 1)
+            return entry[1] + 1
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            entry = self._live(key, time.monotonic())
+            return entry[1] if entry else 0
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class RedisStore(Store):
+    def __init__(self, client: Any, prefix: str = "cic-sts:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def add_once(self, key: str, ttl: int) -> bool:
+        return bool(self._redis.set(self._prefix + key, 1, nx=True, ex=ttl))
+
+    def hit(self, key: str, window: int) -> int:
+        name = self._prefix + key
+        with self._redis.pipeline() as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window, nx=True)  # the window starts at the first event
+            count, _ = pipe.execute()
+        return int(count)
+
+    def count(self, key: str) -> int:
+        value = self._redis.get(self._prefix + key)
+        return int(value) if value is not None else 0
+
+    def clear(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+    def ready(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except Exception:  # noqa: BLE001  (any Redis failure means not ready)
+            return False

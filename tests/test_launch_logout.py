@@ -1,0 +1,270 @@
+"""CIC client launches (IdP-initiated), Single Logout, logon throttling and the session cookie."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import etree
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+from idp.auth.base import CicUser
+from idp.auth.local import LocalDirectory
+from idp.config import Config, load_config
+from idp.errors import AuthenticationFailed
+from idp.saml.constants import NS
+from idp.web import create_app
+from tests.conftest import (
+    CHEAP_HASHER,
+    PASSWORD,
+    SP_BASE,
+    Sp,
+    form_action,
+    hidden,
+    query_of,
+    redirect_query,
+    seed_users,
+    write_config,
+)
+
+HTTPS = {"base_url": "https://localhost:8043"}
+LAUNCH = "/ICNotifierIDP/launch"
+LOGOUT = "/ICNotifierIDP/logout"
+
+
+class TokenDirectory(LocalDirectory):
+    """The local directory plus single-use tokens, standing in for CIC's auth tokens."""
+
+    tokens: dict[str, str]
+
+    def authenticate_token(self, token: str) -> CicUser:
+        user_id = self.tokens.pop(token, None)
+        user = self.lookup(user_id) if user_id else None
+        if user is None:
+            raise AuthenticationFailed("unknown token")
+        return user
+
+
+@pytest.fixture
+def launch_config(tmp_path: Path, key_dir: Path) -> Config:
+    extra = f'\n[launch]\nservice_provider = "{SP_BASE}/metadata"\n' \
+            'inbox = "https://apps.example.test/directory/#/analytics/performance/me"\n'
+    config = load_config(write_config(tmp_path, key_dir, extra=extra))
+    seed_users(config.directory.database)
+    return config
+
+
+@pytest.fixture
+def launch_app(launch_config: Config) -> tuple[Flask, TokenDirectory]:
+    backend = TokenDirectory(launch_config.directory.database, hasher=CHEAP_HASHER)
+    backend.tokens = {}
+    return create_app(launch_config, backend=backend), backend
+
+
+def log_on(client: FlaskClient, page_html: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/ICNotifierIDP/login?loginType=saml", data={
+        "ctx": hidden(page_html, "ctx"), "csrf": hidden(page_html, "csrf"),
+        "user_id": "alice", "password": password}, **HTTPS)
+
+
+def service_name(html: str) -> str | None:
+    root = etree.fromstring(base64.b64decode(hidden(html, "SAMLResponse") or ""))
+    for attribute in root.iterfind(".//saml:Attribute", NS):
+        if attribute.get("Name") == "ServiceName":
+            return attribute.findtext("saml:AttributeValue", namespaces=NS)
+    return None
+
+
+def test_launch_without_session_shows_logon_then_lands(launch_app: tuple[Flask, TokenDirectory],
+                                                       sp: Sp) -> None:
+    client = launch_app[0].test_client()
+    page = client.get(LAUNCH, query_string={"target": "collaborate"}, **HTTPS)
+    assert 'name="password"' in page.text
+    answer = log_on(client, page.text)
+    assert form_action(answer.text, "saml") == f"{SP_BASE}/acs"
+    assert hidden(answer.text, "RelayState") is None
+    assert service_name(answer.text) == "directory"
+    auth = sp.check(hidden(answer.text, "SAMLResponse") or "", None)  # unsolicited
+    assert auth.get_errors() == [], auth.get_last_error_reason()
+    assert auth.get_nameid() == "alice@example.com"
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ("collaborate", "directory"),
+    ("inbox", "https://apps.example.test/directory/#/analytics/performance/me"),
+    ("admin", "https://apps.mypurecloud.ie/directory/#/admin"),  # default from the region
+])
+def test_launch_with_a_session_goes_straight_through(launch_app: tuple[Flask, TokenDirectory],
+                                                     sp: Sp, target: str, expected: str) -> None:
+    client = launch_app[0].test_client()
+    log_on(client, client.get(LAUNCH, query_string={"target": "collaborate"}, **HTTPS).text)
+    answer = client.get(LAUNCH, query_string={"target": target}, **HTTPS)
+    assert 'name="password"' not in answer.text
+    assert service_name(answer.text) == expected
+    assert sp.check(hidden(answer.text, "SAMLResponse") or "", None).get_errors() == []
+
+
+def test_launch_with_a_token_is_single_use(launch_app: tuple[Flask, TokenDirectory],
+                                           sp: Sp) -> None:
+    app, backend = launch_app
+    backend.tokens["tok-1"] = "alice"
+    answer = app.test_client().post(LAUNCH, data={"target": "inbox", "token": "tok-1"}, **HTTPS)
+    assert answer.status_code == 200
+    assert sp.check(hidden(answer.text, "SAMLResponse") or "", None).get_nameid() == \
+        "alice@example.com"
+    backend.tokens["tok-1"] = "alice"  # even if CIC accepted it again, the STS remembers it
+    replay = app.test_client().post(LAUNCH, data={"target": "inbox", "token": "tok-1"}, **HTTPS)
+    assert replay.status_code == 403
+    assert "SAMLResponse" not in replay.text
+    unknown = app.test_client().post(LAUNCH, data={"target": "inbox", "token": "nope"}, **HTTPS)
+    assert unknown.status_code == 403 and "already used" in unknown.text
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "../admin", "", "ADMIN"])
+def test_launch_target_must_be_on_the_allow_list(launch_app: tuple[Flask, TokenDirectory],
+                                                 target: str) -> None:
+    client = launch_app[0].test_client()
+    answer = client.get(LAUNCH, query_string={"target": target, "RelayState": "x"}, **HTTPS)
+    assert answer.status_code == 400
+    assert "launch target" in answer.text
+    assert "SAMLResponse" not in answer.text
+
+
+def test_relay_state_from_the_caller_is_ignored(launch_app: tuple[Flask, TokenDirectory]) -> None:
+    client = launch_app[0].test_client()
+    log_on(client, client.get(LAUNCH, query_string={"target": "admin"}, **HTTPS).text)
+    answer = client.get(LAUNCH, query_string={"target": "admin",
+                                              "RelayState": "https://evil.example/"}, **HTTPS)
+    assert hidden(answer.text, "RelayState") is None
+    assert "evil.example" not in answer.text
+
+
+def sp_logout_request(sp: Sp, name_id: str) -> tuple[str, str]:
+    """(request ID, deflated+base64 LogoutRequest) from python3-saml."""
+    request = OneLogin_Saml2_Logout_Request(OneLogin_Saml2_Settings(sp.settings),
+                                            name_id=name_id)
+    return request.id, request.get_request()
+
+
+def test_single_logout_redirect_binding(client: FlaskClient, sp: Sp) -> None:
+    page = client.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    log_on(client, page.text)
+    request_id, encoded = sp_logout_request(sp, "alice@example.com")
+    answer = client.get(LOGOUT, query_string={"SAMLRequest": encoded, "RelayState": "bye"},
+                        **HTTPS)
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    assert location.startswith(f"{SP_BASE}/sls?")
+    query = query_of(location)
+    assert query["RelayState"] == "bye"
+    xml = zlib.decompress(base64.b64decode(query["SAMLResponse"]), -15)
+    assert etree.fromstring(xml).get("InResponseTo") == request_id
+    auth = OneLogin_Saml2_Auth({"https": "on", "http_host": urlsplit(SP_BASE).hostname,
+                                "server_port": 443, "script_name": "/sls", "get_data": query,
+                                "post_data": {}}, sp.settings)
+    auth.process_slo(request_id=request_id, keep_local_session=True)
+    assert auth.get_errors() == [], auth.get_last_error_reason()  # signature checked too
+    again = client.get("/ICNotifierIDP/login",
+                       query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    assert 'name="password"' in again.text  # the STS session is gone
+
+
+def test_single_logout_signature_is_checked_by_the_sp(client: FlaskClient, sp: Sp) -> None:
+    request_id, encoded = sp_logout_request(sp, "alice@example.com")
+    answer = client.get(LOGOUT, query_string={"SAMLRequest": encoded}, **HTTPS)
+    query = query_of(answer.headers["Location"])
+    query["Signature"] = base64.b64encode(b"\0" * 256).decode()
+    auth = OneLogin_Saml2_Auth({"https": "on", "http_host": urlsplit(SP_BASE).hostname,
+                                "server_port": 443, "script_name": "/sls", "get_data": query,
+                                "post_data": {}}, sp.settings)
+    auth.process_slo(request_id=request_id, keep_local_session=True)
+    assert auth.get_errors() != []
+
+
+def test_logout_request_from_an_unknown_sp_is_refused(client: FlaskClient, sp: Sp) -> None:
+    _, encoded = sp_logout_request(sp, "alice@example.com")
+    xml = zlib.decompress(base64.b64decode(encoded), -15).replace(
+        f"{SP_BASE}/metadata".encode(), b"urn:stranger")
+    forged = base64.b64encode(zlib.compress(xml)[2:-4]).decode()
+    answer = client.get(LOGOUT, query_string={"SAMLRequest": forged}, **HTTPS)
+    assert answer.status_code == 403
+    assert "Location" not in answer.headers
+
+
+def test_user_can_log_off_from_an_sts_page(client: FlaskClient, sp: Sp) -> None:
+    page = client.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    log_on(client, page.text)
+    logoff = client.get(LOGOUT, **HTTPS)
+    assert "Logged on as alice" in logoff.text
+    refused = client.post(LOGOUT, data={}, **HTTPS)
+    assert refused.status_code == 400  # no CSRF token
+    done = client.post(LOGOUT, data={"csrf": hidden(logoff.text, "csrf")}, **HTTPS)
+    assert done.status_code == 200 and "logged off" in done.text
+    assert "not logged on" in client.get(LOGOUT, **HTTPS).text
+
+
+def test_repeated_failures_are_throttled_without_asking_the_backend(
+        config: Config, sp: Sp, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = LocalDirectory(config.directory.database, hasher=CHEAP_HASHER)
+    app = create_app(config, backend=backend)
+    client = app.test_client()
+    calls = []
+    original = backend.authenticate
+    monkeypatch.setattr(backend, "authenticate",
+                        lambda u, p: calls.append(u) or original(u, p))
+    page = client.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    for _ in range(config.state.max_failed_logons):
+        assert log_on(client, page.text, password="wrong").status_code == 401
+    blocked = log_on(client, page.text)  # even the right password waits now
+    assert blocked.status_code == 429
+    assert "Too many failed logons" in blocked.text
+    assert len(calls) == config.state.max_failed_logons
+    assert "SAMLResponse" not in blocked.text
+
+
+def test_session_cookie_is_encrypted_and_tamper_proof(client: FlaskClient, sp: Sp) -> None:
+    page = client.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    log_on(client, page.text)
+    cookie = client.get_cookie("cicsts_session", domain="localhost")
+    assert cookie is not None
+    raw = base64.urlsafe_b64decode(cookie.value + "=" * (-len(cookie.value) % 4))
+    assert b"alice" not in raw  # not readable by the browser
+    flipped = cookie.value[:-2] + ("A" if cookie.value[-2] != "A" else "B") + cookie.value[-1]
+    client.set_cookie("cicsts_session", flipped, domain="localhost")
+    again = client.get("/ICNotifierIDP/login",
+                       query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    assert 'name="password"' in again.text  # a tampered cookie is no session
+
+
+def test_another_server_with_the_same_secret_continues_the_session(config: Config,
+                                                                   sp: Sp) -> None:
+    first = create_app(config, backend=LocalDirectory(config.directory.database,
+                                                      hasher=CHEAP_HASHER)).test_client()
+    second_app = create_app(config, backend=LocalDirectory(config.directory.database,
+                                                           hasher=CHEAP_HASHER))
+    page = first.get("/ICNotifierIDP/login",
+                     query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    second = second_app.test_client()
+    for cookie in ("cicsts_session",):
+        value = first.get_cookie(cookie, domain="localhost")
+        assert value is not None
+        second.set_cookie(cookie, value.value, domain="localhost")
+    answer = log_on(second, page.text)  # logon page from one server, POST to the other
+    assert "SAMLResponse" in answer.text
+    session_cookie = second.get_cookie("cicsts_session", domain="localhost")
+    assert session_cookie is not None
+    first.set_cookie("cicsts_session", session_cookie.value, domain="localhost")
+    again = first.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    assert "SAMLResponse" in again.text and 'name="password"' not in again.text
