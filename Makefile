@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench bench-sync system-deps clean
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -27,6 +27,10 @@ test: system-deps $(STAMP) lint
 
 bench: system-deps $(STAMP)
 	$(PY) bench/sso_throughput.py
+
+# The sync against the local SCIM server: 10,000 users, no-op and 1 % passes, the 300/min pace.
+bench-sync: $(STAMP)
+	$(PY) bench/sync_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration")
     parser.add_argument("--connections", type=int, default=8, help="wrk concurrency")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -171,7 +172,8 @@ def main() -> None:
     config_path = write_config(folder, keys, sp_base=sp_base, machine="127.0.0.1", port=port,
                                extra="")
     text = config_path.read_text().replace(
-        f"port = {port}\n", f"port = {port}\nworkers = {args.workers}\nlog_level = \"warning\"\n")
+        f"port = {port}\n", f"port = {port}\nworkers = {args.workers}\nthreads = {args.threads}\n"
+        "log_level = \"warning\"\n")
     config_path.write_text(text)
     config = load_config(config_path)
     seed_users(config.directory.database)

@@ -222,7 +222,8 @@ class ProxySettings:
 class SyncSettings:
     source: str = setting(
         "directory", "Where the sync reads CIC users: directory (the local directory, "
-        "directory.database) or csv (sync.csv_file).")
+        "directory.database), csv (sync.csv_file) or icws (CIC itself, [icws] with a service "
+        "account).")
     csv_file: Path = setting(
         Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
     state_database: Path = setting(
@@ -503,8 +504,8 @@ def _check(config: Config) -> None:
 
 
 def _check_sync(sync: SyncSettings) -> None:
-    if sync.source not in ("directory", "csv"):
-        raise ConfigError(f"sync.source: directory or csv, got {sync.source!r}")
+    if sync.source not in ("directory", "csv", "icws"):
+        raise ConfigError(f"sync.source: directory, csv or icws, got {sync.source!r}")
     if sync.source == "csv" and str(sync.csv_file) == ".":
         raise ConfigError("sync.csv_file: required when sync.source = \"csv\"")
     for key, low, high in (("rate_per_minute", 1, 1_000_000), ("concurrency", 1, 64),
@@ -531,6 +532,9 @@ def _check_icws(config: Config) -> None:
     if config.directory.backend == "icws" and not icws.servers:
         raise ConfigError("icws.servers: required when directory.backend = \"icws\" "
                           "(for example [\"cic1.example.com\", \"cic2.example.com\"])")
+    if config.sync.source == "icws" and not (icws.servers and icws.service_user):
+        raise ConfigError("icws.servers / icws.service_user: required when sync.source = "
+                          "\"icws\": the sync reads CIC users with a service account")
     if icws.scheme not in DEFAULT_PORTS:
         raise ConfigError(f"icws.scheme: https or http, got {icws.scheme!r}")
     if icws.port > 65535:

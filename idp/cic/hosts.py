@@ -38,12 +38,12 @@ class Server:
 def parse_server(text: str, default_port: int) -> Server:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; `ValueError` says what is wrong."""
     text = text.strip()
-    host, port_text = text, ""
+    host, port_text = text, None
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or (rest and not rest.startswith(":")):
             raise ValueError(f"{text!r}: an IPv6 address is written [address] or [address]:port")
-        port_text = rest[1:]
+        port_text = rest[1:] if rest else None
         if not _is_ip(host):
             raise ValueError(f"{text!r}: {host!r} is not an IPv6 address")
     elif text.count(":") == 1:
@@ -55,7 +55,7 @@ def parse_server(text: str, default_port: int) -> Server:
     if not host or not (_is_ip(host) or _HOST_NAME.fullmatch(host)):
         raise ValueError(f"{text!r} is not a host name or IP address (with an optional :port)")
     port = default_port
-    if port_text:
+    if port_text is not None:
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
             raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
         port = int(port_text)

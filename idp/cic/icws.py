@@ -40,6 +40,7 @@ import httpx
 from idp.auth.base import AUTH_FAILED_MESSAGE, CicUser
 from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
 from idp.cic.users import USER_SELECT, UnexpectedRecord, user_from_icws
+from idp.config import IcwsSettings
 from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ class SessionLost(IcwsUnavailable):
     """The session's server forgot the session (401) or stopped answering: connect again."""
 
 
+class ListChanged(IcwsUnavailable):
+    """Users were added or deleted while a list was read page by page: read it again."""
+
+
 @dataclass(frozen=True)
 class IcwsError:
     """ICWS's error body: ``{"errorId"?, "errorCode"?, "message", "alternateHostList"?}``."""
@@ -90,7 +95,7 @@ class IcwsError:
         code = body.get("errorCode")
         return cls(
             status=response.status_code,
-            error_id=body.get("errorId") if isinstance(body.get("errorId"), str) else "",
+            error_id=_str(body.get("errorId")),
             code=code if isinstance(code, int) and not isinstance(code, bool) else None,
             message=_snippet(str(body.get("message") or "")),
             alternates=[h for h in alternates if isinstance(h, str) and h.strip()]
@@ -152,8 +157,8 @@ class IcwsClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> IcwsClient:
-        """A client from the ``[icws]`` section (`idp.config.IcwsSettings`)."""
+    def from_settings(cls, settings: IcwsSettings) -> IcwsClient:
+        """A client from the ``[icws]`` section."""
         default_port = settings.port or DEFAULT_PORTS.get(settings.scheme, 0)
         try:
             servers = [parse_server(text, default_port) for text in settings.servers]
@@ -215,12 +220,13 @@ class IcwsClient:
                 problems.append(f"gave up after {self.failover_timeout:g} s")
                 break
             tried.append(server)
+            wait = min(self.timeout, remaining)
             try:
                 response = self._http.post(f"{server.base_url(self.scheme)}/icws/connection",
-                                           json=body, timeout=min(self.timeout, remaining))
+                                           json=body, timeout=wait)
             except httpx.TransportError as exc:
-                problems.append(f"{server}: {describe(exc, self.timeout)}")
-                log.warning("ICWS server %s: %s", server, problems[-1])
+                problems.append(f"{server}: {describe(exc, wait)}")
+                log.warning("ICWS %s", problems[-1])
                 continue
             if response.status_code == 201:
                 session = self._session(server, response, tried)
@@ -278,7 +284,8 @@ class IcwsClient:
                            user_id=_str(data.get("userID")),
                            display_name=_str(data.get("userDisplayName")), tried=tuple(tried))
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request on the shared connection pool (sessions add their own headers)."""
         return self._http.request(method, url, **kwargs)
 
 
@@ -311,7 +318,7 @@ class IcwsSession:
         sent = {CSRF_HEADER: self.csrf_token, **({"Cookie": self.cookie} if self.cookie else {}),
                 **(headers or {})}
         try:
-            response = self.client._send(method, url, params=params, headers=sent)
+            response = self.client.send(method, url, params=params, headers=sent)
         except httpx.TransportError as exc:
             raise SessionLost(f"CIC ({self.server}): {describe(exc, self.client.timeout)}") \
                 from None
@@ -347,6 +354,7 @@ class IcwsSession:
         params = {"select": USER_SELECT, **({"where": where} if where else {})}
         seen: set[str] = set()
         start = 0
+        first_total: int | None = None
         while True:
             response = self.request("GET", "/configuration/users", params=params,
                                     headers={"Range": f"items={start}-{start + page_size - 1}"})
@@ -360,12 +368,17 @@ class IcwsSession:
             if not isinstance(items, list):
                 raise IcwsUnavailable(f"CIC ({self.server}) answered the user list without "
                                       "an items array")
+            total = _range_total(response.headers.get("Content-Range", ""))
+            first_total = total if first_total is None else first_total
+            if total is not None and total != first_total:
+                # A user added or deleted meanwhile shifts the pages: one may have been skipped.
+                raise ListChanged(f"CIC's user list changed while it was read ({first_total} "
+                                  f"users, then {total})")
             for item in items:
                 user = _user(item, self.server)
-                if user.user_id.casefold() not in seen:  # a user added meanwhile shifts pages
+                if user.user_id.casefold() not in seen:
                     seen.add(user.user_id.casefold())
                     yield user
-            total = _range_total(response.headers.get("Content-Range", ""))
             start += len(items)
             # A short page is the last; so is one larger than asked for (Range was ignored).
             if len(items) != page_size or (total is not None and start >= total):

@@ -130,6 +130,11 @@ class ScimClient:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def connection_lost(self) -> bool:
+        """Whether the latest requests could not reach Genesys Cloud at all."""
+        return self._lost
+
     # -- users -------------------------------------------------------------------------------
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
@@ -283,7 +288,8 @@ class ScimClient:
             self._event("connection_restored", "Genesys Cloud connection restored")
 
     def _answered(self, state: str, message: str) -> None:
-        self.health = (state, message, datetime.now(UTC).isoformat(timespec="seconds"))
+        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.health = (state, message, stamp)
 
     def _event(self, kind: str, message: str) -> None:
         if self._on_event is not None:

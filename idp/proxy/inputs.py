@@ -99,6 +99,8 @@ class ProxyInputs:
     upstream_name: str | None = None
     redirect_http: bool = False
     log_dir: str = "/var/log/nginx"
+    #: Not an option (browsers type plain-HTTP addresses without a port); `check` moves it.
+    redirect_port: int = 80
 
     @property
     def public_origin(self) -> str:
@@ -141,7 +143,8 @@ def from_options(values: Mapping[str, Any], cwd: Path) -> dict[str, Given]:
     return given
 
 
-def from_settings(values: Mapping[str, Any], base: Path, section: str = "proxy") -> dict[str, Given]:
+def from_settings(values: Mapping[str, Any], base: Path,
+                  section: str = "proxy") -> dict[str, Given]:
     """A `[proxy]` table, raw from TOML (test corpus) or as `ProxySettings`' fields; values
     equal to the setting's default count as not given."""
     defaults = ProxySettings()
@@ -190,31 +193,35 @@ class _Validator:
         self.warnings: list[str] = []
 
     def run(self) -> Validated:
+        # In the order of the options, so that the first error is the first a user would fix.
         on_target = self._bool("certificates_on_target")
         servers = self._servers()
         public_host = self._public_host()
         public_port = self._port_of("public_port", 443)
-        redirect_http = self._bool("redirect_http")
-        if redirect_http and public_port == 80:
-            raise ProxyConfigError(f"{self._source('redirect_http')}: the public port is already "
-                                   "80; the redirect listens on 80 and sends browsers to HTTPS")
+        friendly = self._friendly_path()
+        listen_address = self._listen_address()
         certificate = self._file("tls_certificate", "certificate", on_target, required=True)
         key = self._file("tls_key", "private key", on_target, required=True)
         assert certificate is not None and key is not None
         if Path(certificate).is_file():
             self.warnings += certificate_warnings(Path(certificate), public_host,
                                                   self._source("tls_certificate"))
+        stickiness = self._stickiness()
         ca, name = self._upstream_verification(on_target)
+        redirect_http = self._bool("redirect_http")
+        if redirect_http and public_port == 80:
+            raise ProxyConfigError(f"{self._source('redirect_http')}: the public port is already "
+                                   "80; the redirect listens on 80 and sends browsers to HTTPS")
         inputs = ProxyInputs(
             servers=servers,
             public_host=public_host,
             public_port=public_port,
-            friendly_path=self._friendly_path(),
-            listen_address=self._listen_address(),
+            friendly_path=friendly,
+            listen_address=listen_address,
             tls_certificate=certificate,
             tls_key=key,
             certificates_on_target=on_target,
-            stickiness=self._stickiness(),
+            stickiness=stickiness,
             upstream_ca=ca,
             upstream_name=name,
             redirect_http=redirect_http,
@@ -299,6 +306,10 @@ class _Validator:
         text = self._str("listen_address")
         if not text:
             return None
+        bad = _first_bad(text, re.compile(r"[0-9A-Za-z.:\[\]]"))
+        if bad is not None:
+            raise ProxyConfigError(f"{self._source('listen_address')}: {text!r} is not an IP "
+                                   f"address (it contains {describe(bad)})")
         try:
             return ipaddress.ip_address(text.strip("[]")).compressed
         except ValueError:
@@ -420,6 +431,8 @@ def _is_ip(text: str) -> bool:
 
 def host(text: str, source: str) -> str:
     """A host name (lower-cased) or an IP address (IPv6 without brackets)."""
+    if not text:
+        raise ProxyConfigError(f"{source}: empty host name")
     bad = _first_bad(text, re.compile(r"[A-Za-z0-9.:\[\]-]"))
     if bad is not None:
         raise ProxyConfigError(f"{source}: {text!r} is not a host name or IP address "
@@ -449,7 +462,7 @@ def port(value: Any, source: str) -> int:
 
 
 def upstream(text: str, source: str) -> Upstream:
-    """``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6 address; the port defaults to 8043."""
+    """``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6 address; port 8043 by default."""
     match = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", text)
     if match:
         name, port_text = f"[{match.group(1)}]", match.group(2)

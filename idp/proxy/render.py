@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import sysconfig
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,10 @@ def template_context(inputs: ProxyInputs) -> dict[str, Any]:
         "public_port": inputs.public_port,
         "public_origin": inputs.public_origin,
         "target_url": inputs.target_url,
+        "public_base_url": inputs.public_base_url,
         "issuer": inputs.issuer,
         "listen": _listen(inputs.listen_address, inputs.public_port),
-        "http_listen": _listen(inputs.listen_address, 80),
+        "http_listen": _listen(inputs.listen_address, inputs.redirect_port),
         "friendly_path": inputs.friendly_path,
         "tls_certificate": inputs.tls_certificate,
         "tls_key": inputs.tls_key,
@@ -100,7 +101,7 @@ def template_context(inputs: ProxyInputs) -> dict[str, Any]:
     for key, value in context.items():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and not (_TOKEN.fullmatch(item) or
-                                              key in ("target_url",) and _safe_url(item)):
+                                              key == "target_url" and _safe_url(item)):
                 raise ProxyConfigError(f"refusing to render {key} = {item!r}: not a plain token")
     return context
 
@@ -114,7 +115,3 @@ def _listen(address: str | None, port: int) -> str:
         return str(port)
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
-
-def with_files(inputs: ProxyInputs, **paths: str | None) -> ProxyInputs:
-    """The same inputs with other file paths (`check` swaps in stand-ins for nginx -t)."""
-    return replace(inputs, **paths)

@@ -38,6 +38,9 @@ class UserSource(ABC):
     def snapshot(self) -> Snapshot:
         """All users now. Raises `SyncError` when the source cannot be read at all."""
 
+    def close(self) -> None:  # noqa: B027  (optional: most sources hold nothing open)
+        """Release what the source holds open (an ICWS session, say)."""
+
 
 class DirectorySource(UserSource):
     """The embedded local directory (``[directory] database``)."""

@@ -12,9 +12,9 @@ from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
 from idp.auth.base import AuthBackend
-from idp.auth.local import LocalDirectory
+from idp.auth.factory import build_backend
 from idp.config import Config
-from idp.errors import SamlError, StsError
+from idp.errors import BackendUnavailable, SamlError, StsError
 from idp.keys import certificate_body, read_pem
 from idp.saml.registry import Registry, ServiceProvider, genesys_provider, providers_from_metadata
 from idp.saml.signing import Signer
@@ -48,7 +48,7 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
         signer=signer,
         certificate_bodies=[certificate_body(cert_pem)],
         registry=build_registry(config),
-        backend=backend or LocalDirectory(config.directory.database),
+        backend=backend or build_backend(config),
         pending=PendingCodec(idp.session_secret.reveal()),
         remap=RemapPolicy(config),
         store=RedisStore(redis_client(config)) if config.state.backend == "redis"
@@ -119,6 +119,14 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
     @app.errorhandler(StsError)
     def known_error(error: StsError) -> tuple[str, int]:
         return sso.error_page(error)
+
+    @app.errorhandler(BackendUnavailable)
+    def backend_unavailable(error: BackendUnavailable) -> Response:
+        # CIC cannot be asked (a lookup for an STS session, say): a clear 503 page that names
+        # no server; the details go to the log.
+        log.error("authentication backend unavailable (%s %s): %s", request.method,
+                  request.path, error)
+        return sso.message_page("error_title", "backend_unavailable", status=503)
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> tuple[str, int]:

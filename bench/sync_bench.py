@@ -1,0 +1,150 @@
+"""Benchmark of the sync against the local SCIM server (scim2-server + the Genesys layer).
+
+    .venv/bin/python bench/sync_bench.py [--users 10000] [--rate-seconds 120]
+
+Runs `cic-sts sync apply` as an administrator would (a child process) and measures, with the
+request log of the Genesys layer:
+
+1. a first sync of N users (rate limit out of the way: this measures the sync and the server);
+2. a no-op incremental pass over them (target: zero writes, under 5 s);
+3. a pass with 1 % of the users changed (target: writes = changed users);
+4. with sync.rate_per_minute = 300 and the server enforcing 300 per rolling minute per token,
+   the request rate achieved over `--rate-seconds` (target: at least 95 % of the limit, and no
+   429 provoked by the sync itself).
+
+Everything runs on 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from idp.auth.base import CicUser  # noqa: E402
+from idp.auth.local import LocalDirectory  # noqa: E402
+from tests.sync.fake_genesys import FakeGenesys, ScimBackend  # noqa: E402
+
+
+def write_config(folder: Path, genesys: FakeGenesys, rate: int) -> Path:
+    (folder / "client.secret").write_text(genesys.client_secret)
+    path = folder / "cic-sts.toml"
+    path.write_text(f"""
+[server]
+machine_names = ["localhost"]
+
+[directory]
+database = "users.db"
+
+[genesys]
+region = "us-east-1"
+relying_party_identifier = "urn:bench"
+organization = "bench"
+login_base_url = "{genesys.url}"
+api_base_url = "{genesys.url}"
+client_id = "{genesys.client_id}"
+client_secret = {{ file = "client.secret" }}
+
+[sync]
+state_database = "sync.db"
+rate_per_minute = {rate}
+concurrency = 4
+""")
+    return path
+
+
+def users(count: int, renamed: set[int] = frozenset()) -> list[tuple[CicUser, None]]:  # type: ignore[assignment]
+    return [(CicUser(f"agent{i:05}", f"Agent {i}{' (renamed)' if i in renamed else ''}",
+                     f"agent{i:05}@example.com",
+                     {"business": f"+1317{2000000 + i:07}", "mobile": f"+4915{10000000 + i}"}),
+             None) for i in range(count)]
+
+
+def sync_apply(config: Path, *, stop_after: float | None = None) -> tuple[float, dict[str, Any]]:
+    """Run `cic-sts sync apply --json`; with `stop_after`, SIGTERM it then (it finishes the
+    users in flight)."""
+    started = time.monotonic()
+    with subprocess.Popen([sys.executable, "-m", "idp", "--config", str(config), "sync",
+                           "apply", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, cwd=ROOT) as process:
+        try:
+            out, err = process.communicate(timeout=stop_after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+    seconds = time.monotonic() - started
+    if not out.strip():
+        raise SystemExit(f"sync apply printed nothing (exit {process.returncode}): {err}")
+    return seconds, json.loads(out)
+
+
+def measure(name: str, genesys: FakeGenesys, config: Path, **kwargs: Any) -> dict[str, Any]:
+    before_requests, before_writes = len(genesys.requests), genesys.writes
+    seconds, report = sync_apply(config, **kwargs)
+    row = {"pass": name, "seconds": round(seconds, 2),
+           "requests": len(genesys.requests) - before_requests,
+           "writes": genesys.writes - before_writes, "results": {
+               k: v for k, v in report["results"].items() if v}}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10000)
+    parser.add_argument("--rate-seconds", type=int, default=120)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
+        folder = Path(tmp)
+        backend = ScimBackend(folder / "scim2-server.log")
+        genesys = FakeGenesys(backend.tenant())
+        try:
+            config = write_config(folder, genesys, rate=1_000_000)
+            directory = LocalDirectory(folder / "users.db")
+            directory.upsert_many(users(args.users))
+            rows = [measure(f"first sync of {args.users} users", genesys, config)]
+            rows.append(measure("no-op incremental pass", genesys, config))
+            changed = set(range(0, args.users, 100))  # 1 %
+            directory.upsert_many(users(args.users, changed))
+            rows.append(measure(f"{len(changed)} users changed (1 %)", genesys, config))
+
+            # The rate limit: 300 per minute on both sides, more work than fits in the window.
+            config = write_config(folder, genesys, rate=300)
+            genesys.rate_per_minute = 300
+            more = set(range(1, args.users, 5))
+            directory.upsert_many(users(args.users, changed | more))
+            first = len(genesys.requests)
+            measure(f"rate-limited pass, stopped after {args.rate_seconds} s", genesys, config,
+                    stop_after=args.rate_seconds + 1.0)
+            times = [r[0] for r in genesys.requests[first:]]
+            start = times[0]
+            window = [t for t in times if t < start + args.rate_seconds]
+            per_minute = len(window) * 60 / args.rate_seconds
+            rate = {"pass": "achieved rate", "requests_in_window": len(window),
+                    "window_seconds": args.rate_seconds, "per_minute": round(per_minute, 1),
+                    "of_limit": f"{per_minute / 300:.1%}",
+                    "429_from_rate_limit": genesys.rate_limited}
+            print(json.dumps(rate), flush=True)
+            rows.append(rate)
+        finally:
+            genesys.stop()
+            backend.stop()
+    print("\n| pass | seconds | requests | writes |\n|---|---|---|---|")
+    for row in rows[:3]:
+        print(f"| {row['pass']} | {row['seconds']} | {row['requests']} | {row['writes']} |")
+    print(f"\nrate limit 300/min: {rate['requests_in_window']} requests in "
+          f"{rate['window_seconds']} s = {rate['per_minute']}/min ({rate['of_limit']} of the "
+          f"limit), 429 provoked by the sync: {rate['429_from_rate_limit']}")
+
+
+if __name__ == "__main__":
+    main()

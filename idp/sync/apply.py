@@ -1,0 +1,342 @@
+"""Carrying a plan out: one user at a time per worker, `concurrency` workers, state after each.
+
+Every user ends in one committed state row: Synced (with the Genesys Cloud id, version and
+fields written), Error (with the message), Not synced (with the reason) or Deactivated. A failure
+stays with its user; only problems no other user could get past (credentials refused, connection
+lost, state database unwritable, a stop request) end the pass early, and the users not reached
+keep the state they had.
+
+The writes themselves:
+- create: the state row says "creating" before the POST goes out. If the answer is lost, the
+  user is looked up (by our link, then by e-mail) and only sent again if it is not there.
+- update, adopt, deactivate, delete: with If-Match on the version last seen. When Genesys Cloud
+  answers invalidVers (somebody changed the user meanwhile), the user is read again, the changes
+  recomputed against what it now has, and sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from idp.errors import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysUnavailable,
+    OutcomeUnknown,
+    ScimError,
+    SyncError,
+    UniquenessConflict,
+    VersionConflict,
+)
+from idp.genesys.scim import ScimClient
+from idp.sync.mapping import (
+    Desired,
+    apply_operations,
+    create_body,
+    current_fields,
+    deactivate_operations,
+    diff,
+    link_of,
+    patch_operations,
+)
+from idp.sync.plan import PHASES, Action, Kind, Options
+from idp.sync.state import SyncState
+from idp.sync.view import Remote, TargetedView, keep_fields
+
+log = logging.getLogger(__name__)
+
+#: Tries per user: creates whose answer was lost, writes that met a newer version.
+ATTEMPTS = 3
+
+RESULTS = ("created", "updated", "adopted", "linked", "deactivated", "deleted", "skipped",
+           "conflict", "error", "not attempted")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    result: str  # one of RESULTS
+    message: str = ""
+    genesys_id: str | None = None
+    writes: int = 0
+
+
+class _Fatal(Exception):
+    """Carries an error that ends the pass out of a worker."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Applier:
+    def __init__(self, client: ScimClient | None, state: SyncState, options: Options, *,
+                 concurrency: int = 4, stop: threading.Event | None = None,
+                 on_outcome: Callable[[Outcome], None] | None = None,
+                 after_each: Callable[[], None] | None = None) -> None:
+        self._client = client
+        self._state = state
+        self._options = options
+        self._concurrency = concurrency
+        self._stop = stop or threading.Event()
+        self._on_outcome = on_outcome
+        self._after_each = after_each  # e.g. saving the request counters
+        self._lock = threading.Lock()
+        #: The error that ended the pass early, if one did.
+        self.fatal: Exception | None = None
+
+    def run(self, actions: list[Action]) -> list[Outcome]:
+        outcomes = [self._finish(self._local(a)) for a in actions
+                    if a.kind in (Kind.SKIP, Kind.CONFLICT)]
+        for phase in PHASES:
+            batch = [a for a in actions if a.kind in phase]
+            if not batch:
+                continue
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="sync") as pool:
+                outcomes.extend(pool.map(self._guarded, batch))
+        return outcomes
+
+    # -- one action --------------------------------------------------------------------------
+
+    def _guarded(self, action: Action) -> Outcome:
+        if self.fatal is not None or self._stop.is_set():
+            return Outcome(action, "not attempted")
+        try:
+            outcome = self._remote(action)
+        except _Fatal as exc:
+            with self._lock:
+                if self.fatal is None:
+                    self.fatal = exc.error
+            outcome = Outcome(action, "error", str(exc.error))
+            self._record_error(action, str(exc.error))
+        except GenesysError as exc:
+            outcome = Outcome(action, "error", str(exc))
+            self._record_error(action, str(exc))
+        return self._finish(outcome)
+
+    def _remote(self, action: Action) -> Outcome:
+        try:
+            if action.kind == Kind.CREATE:
+                return self._create(action)
+            if action.kind in (Kind.DEACTIVATE, Kind.DELETE):
+                return self._remove(action)
+            return self._update(action)
+        except (GenesysAuthError, SyncError) as exc:
+            raise _Fatal(exc) from None
+        except GenesysUnavailable as exc:
+            if self._client is not None and self._client.connection_lost:
+                raise _Fatal(exc) from None
+            raise
+        except ScimError as exc:
+            if exc.status == 403:  # a missing permission stops every user alike
+                raise _Fatal(exc) from None
+            raise
+
+    def _local(self, action: Action) -> Outcome:
+        if action.kind == Kind.CONFLICT:
+            self._state.not_synced(action.user_id, f"conflict: {action.reason}", action.email)
+            return Outcome(action, "conflict", action.reason)
+        self._state.not_synced(action.user_id, action.reason, action.email)
+        return Outcome(action, "skipped", action.reason)
+
+    def _create(self, action: Action) -> Outcome:
+        desired = self._desired(action)
+        client = self._need_client()
+        self._state.creating(desired.user_id, desired.user_name)
+        body = create_body(desired, self._options.authority)
+        for _ in range(ATTEMPTS):
+            try:
+                written = client.create_user(body)
+            except OutcomeUnknown as exc:
+                log.info("%s: %s; looking before creating again", desired.user_id, exc)
+                found = self._find_own(desired)
+                if found is None:
+                    continue  # it did not happen: safe to send again
+                return self._converge(action, desired, found, "created", writes=1)
+            except UniquenessConflict:
+                found = self._find_own(desired)
+                if found is not None:
+                    return self._converge(action, desired, found, "created", writes=1)
+                return self._conflict(action, desired)
+            if written.user is None or "id" not in written.user:
+                raise ScimError("Genesys Cloud created the user but did not answer with it", 201)
+            remote = Remote(str(written.user["id"]), written.version, keep_fields(written.user))
+            self._synced(action, desired, remote)
+            return Outcome(action, "created", genesys_id=remote.id, writes=1)
+        raise GenesysUnavailable(f"creating {desired.user_name}: no answer in {ATTEMPTS} tries, "
+                                 "and the user is not there")
+
+    def _update(self, action: Action) -> Outcome:
+        desired = self._desired(action)
+        assert action.remote is not None
+        result = {Kind.ADOPT: "adopted", Kind.LINK: "linked"}.get(action.kind, "updated")
+        fields = {c.field for c in action.changes}
+        if self._options.force and action.kind != Kind.LINK:
+            fields = set(desired.fields(self._options.authority))
+        return self._write(action, desired, action.remote, fields, result)
+
+    def _converge(self, action: Action, desired: Desired, remote: Remote, result: str,
+                  writes: int = 0) -> Outcome:
+        """`remote` is ours: send what still differs, if anything."""
+        changes = diff(current_fields(remote.record, self._options.authority),
+                       desired.fields(self._options.authority))
+        return self._write(action, desired, remote, {c.field for c in changes}, result, writes)
+
+    def _write(self, action: Action, desired: Desired, remote: Remote, fields: set[str],
+               result: str, writes: int = 0) -> Outcome:
+        authority = self._options.authority
+        for _ in range(ATTEMPTS):
+            if not fields:
+                self._synced(action, desired, remote)
+                return Outcome(action, result, genesys_id=remote.id, writes=writes)
+            ops = patch_operations(remote.record, desired, authority, fields)
+            try:
+                written = self._need_client().patch_user(remote.id, ops, remote.version)
+            except VersionConflict:
+                fresh = self._reread(remote.id)
+                if fresh is None:
+                    return self._vanished(action, remote)
+                changes = diff(current_fields(fresh.record, authority), desired.fields(authority))
+                fields = {c.field for c in changes}
+                if self._options.force:
+                    fields = set(desired.fields(authority))
+                remote = fresh
+                continue
+            except UniquenessConflict:
+                message = (f"cannot change the e-mail to {desired.user_name}: another Genesys "
+                           "Cloud user already has it")
+                self._state.failed(action.user_id, message, email=desired.user_name)
+                return Outcome(action, "error", message, remote.id, writes)
+            except ScimError as exc:
+                if exc.status == 404:
+                    return self._vanished(action, remote)
+                raise
+            writes += 1
+            record = keep_fields(written.user) if written.user else apply_operations(
+                remote.record, ops)
+            self._synced(action, desired, Remote(remote.id, written.version, record))
+            return Outcome(action, result, genesys_id=remote.id, writes=writes)
+        raise GenesysUnavailable(f"{desired.user_name}: Genesys Cloud user {remote.id} kept "
+                                 f"changing while it was being updated ({ATTEMPTS} tries)")
+
+    def _remove(self, action: Action) -> Outcome:
+        remote = action.remote
+        deleting = action.kind == Kind.DELETE
+        result = "deleted" if deleting else "deactivated"
+        message = f"{action.reason}: Genesys Cloud user {result}"
+        if remote is None:  # already gone
+            self._state.deactivated(action.user_id, f"{action.reason}: Genesys Cloud user gone",
+                                    None, None, still_in_cic=action.in_cic, email=action.email)
+            return Outcome(action, result, "already gone from Genesys Cloud")
+        client = self._need_client()
+        for _ in range(ATTEMPTS):
+            try:
+                if deleting:
+                    client.delete_user(remote.id, remote.version)
+                    record: dict[str, Any] | None = None
+                    version = None
+                else:
+                    ops = deactivate_operations()
+                    written = client.patch_user(remote.id, ops, remote.version)
+                    record = keep_fields(written.user) if written.user else apply_operations(
+                        remote.record, ops)
+                    version = written.version
+            except VersionConflict:
+                fresh = self._reread(remote.id)
+                if fresh is None:
+                    remote = None
+                    break
+                if fresh.record.get("active") is False and not deleting:
+                    record, version = fresh.record, fresh.version
+                    self._state.deactivated(action.user_id, message, version, record,
+                                            still_in_cic=action.in_cic, email=action.email)
+                    return Outcome(action, result, genesys_id=remote.id)
+                remote = fresh
+                continue
+            except ScimError as exc:
+                if exc.status != 404:
+                    raise
+                remote = None
+                break
+            self._state.deactivated(action.user_id, message, version, record,
+                                    still_in_cic=action.in_cic, email=action.email)
+            return Outcome(action, result, genesys_id=remote.id, writes=1)
+        if remote is None:
+            self._state.deactivated(action.user_id, f"{action.reason}: Genesys Cloud user gone",
+                                    None, None, still_in_cic=action.in_cic, email=action.email)
+            return Outcome(action, result, "already gone from Genesys Cloud")
+        raise GenesysUnavailable(f"Genesys Cloud user {remote.id} kept changing while it was "
+                                 f"being {result} ({ATTEMPTS} tries)")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _find_own(self, desired: Desired) -> Remote | None:
+        """The Genesys Cloud user carrying our link for `desired`, if there is one."""
+        found = TargetedView(self._need_client(), self._options.authority).lookup(
+            desired.user_id, desired.user_name)
+        if found.by_link is not None:
+            return found.by_link
+        by_name = found.by_name
+        if by_name is not None and (link_of(by_name.record, self._options.authority) or "") \
+                .casefold() == desired.user_id.casefold():
+            return by_name
+        return None
+
+    def _conflict(self, action: Action, desired: Desired) -> Outcome:
+        found = TargetedView(self._need_client(), self._options.authority).lookup(
+            desired.user_id, desired.user_name)
+        if found.by_name is not None:
+            owner = link_of(found.by_name.record, self._options.authority)
+            who = f"CIC user {owner}'s" if owner else "a Genesys Cloud-only"
+            reason = (f"e-mail {desired.user_name} belongs to {who} Genesys Cloud user "
+                      f"{found.by_name.id}")
+            self._state.not_synced(action.user_id, f"conflict: {reason}", desired.user_name)
+            return Outcome(action, "conflict", reason)
+        message = (f"Genesys Cloud says e-mail {desired.user_name} is already used, but no "
+                   "user with it can be found (a deleted user keeps its e-mail: restore or "
+                   "rename it in Genesys Cloud)")
+        self._state.failed(action.user_id, message, email=desired.user_name)
+        return Outcome(action, "error", message)
+
+    def _reread(self, genesys_id: str) -> Remote | None:
+        record = self._need_client().get_user(genesys_id)
+        return None if record is None else Remote.of(record)
+
+    def _vanished(self, action: Action, remote: Remote) -> Outcome:
+        message = (f"its Genesys Cloud user {remote.id} no longer exists; the next pass creates "
+                   "it again")
+        self._state.failed(action.user_id, message, email=action.email, unlink=True)
+        return Outcome(action, "error", message)
+
+    def _synced(self, action: Action, desired: Desired, remote: Remote) -> None:
+        self._state.synced(desired.user_id, desired.user_name, remote.id, remote.version,
+                           remote.record, desired.fingerprint(self._options.authority),
+                           "; ".join(action.warnings))
+
+    def _record_error(self, action: Action, message: str) -> None:
+        try:
+            self._state.failed(action.user_id, message, email=action.email or None)
+        except SyncError as exc:
+            log.error("cannot record the error of %s: %s", action.user_id, exc)
+
+    def _desired(self, action: Action) -> Desired:
+        if action.desired is None:
+            raise AssertionError(f"{action.kind} without a desired user")
+        return action.desired
+
+    def _need_client(self) -> ScimClient:
+        if self._client is None:
+            raise AssertionError("a plan with writes needs a Genesys Cloud client")
+        return self._client
+
+    def _finish(self, outcome: Outcome) -> Outcome:
+        if self._after_each is not None:
+            self._after_each()
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        return outcome

@@ -1,0 +1,258 @@
+"""One sync pass from the configuration: read CIC users, plan against Genesys Cloud, apply,
+record health. The CLI's `sync plan`, `sync apply` and `sync run` are thin layers over this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from idp.config import Config
+from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
+from idp.genesys.oauth import ClientCredentials
+from idp.genesys.scim import Event, ScimClient
+from idp.sync.apply import RESULTS, Applier, Outcome
+from idp.sync.plan import Options, Plan, make_plan
+from idp.sync.sources import CsvSource, DirectorySource, UserSource
+from idp.sync.state import SyncState, now
+from idp.sync.view import GenesysView, ListedView, TargetedView
+
+ClientFactory = Callable[[Event], ScimClient]
+
+
+def source_for(config: Config) -> UserSource:
+    if config.sync.source == "csv":
+        return CsvSource(config.sync.csv_file)
+    if config.sync.source == "icws":
+        from idp.cic.source import IcwsSource  # only this source needs the ICWS client
+
+        return IcwsSource.from_settings(config.icws)
+    return DirectorySource(config.directory.database)
+
+
+def client_for(config: Config, on_event: Event | None = None, **tuning: Any) -> ScimClient:
+    """A SCIM client for the configured organization and OAuth client (`tuning`: more
+    `ScimClient` arguments, such as a shorter backoff in tests)."""
+    genesys = config.genesys
+    if genesys is None:
+        raise SyncError("the sync needs a [genesys] section (region, client_id, client_secret)")
+    if not genesys.client_id or genesys.client_secret is None:
+        raise SyncError("genesys.client_id and genesys.client_secret: required by the sync (an "
+                        "OAuth client with the client-credentials grant and the "
+                        "directory:user:add/edit permissions)")
+    settings = config.sync
+    http = httpx.Client(timeout=settings.request_timeout,
+                        limits=httpx.Limits(max_connections=settings.concurrency + 2))
+    credentials = ClientCredentials(config.genesys_login_base, genesys.client_id,
+                                    genesys.client_secret.reveal(), http)
+    return ScimClient(config.genesys_api_base, credentials,
+                      rate_per_minute=settings.rate_per_minute,
+                      max_retries=settings.max_retries, http=http, on_event=on_event,
+                      **tuning)
+
+
+def options_for(config: Config, *, force: bool = False, full: bool = False) -> Options:
+    s = config.sync
+    return Options(authority=s.authority, default_country=s.default_country,
+                   deactivate_missing=s.deactivate_missing,
+                   delete_instead_of_deactivate=s.delete_instead_of_deactivate,
+                   adopt_existing=s.adopt_existing, page_size=s.page_size, force=force, full=full)
+
+
+@dataclass
+class PassReport:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)  # during this pass
+    seconds: float = 0.0
+    error: str = ""  # what ended the pass early, if anything
+
+    def results(self) -> dict[str, int]:
+        counts = dict.fromkeys(RESULTS, 0)
+        for outcome in self.outcomes:
+            counts[outcome.result] += 1
+        return counts
+
+    @property
+    def writes(self) -> int:
+        return sum(o.writes for o in self.outcomes)
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{n} {r}" for r, n in self.results().items() if n)
+        parts = [shown or "nothing to do", f"{self.plan.unchanged} unchanged",
+                 f"{self.writes} writes",
+                 f"{sum(self.requests.values()) - self.requests.get('retried', 0)} requests "
+                 f"({self.requests.get('retried', 0)} retried, "
+                 f"{self.requests.get('failed', 0)} failed)",
+                 f"{self.seconds:.1f} s"]
+        text = "; ".join(parts)
+        return f"{text}; stopped: {self.error}" if self.error else text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "results": self.results(), "unchanged": self.plan.unchanged,
+            "source_users": self.plan.source_users, "writes": self.writes,
+            "requests": self.requests, "seconds": round(self.seconds, 3),
+            "error": self.error or None, "notes": self.plan.notes,
+            "source_problems": self.plan.source_problems,
+            "users": [{"user_id": o.action.user_id, "action": str(o.action.kind),
+                       "result": o.result, "message": o.message or o.action.reason,
+                       "genesys_id": o.genesys_id,
+                       "changes": [{"field": c.field, "old": c.old, "new": c.new}
+                                   for c in o.action.changes],
+                       "warnings": list(o.action.warnings)} for o in self.outcomes],
+        }
+
+
+class SyncService:
+    """The sync for one configuration; holds the state database and the Genesys Cloud client
+    between the passes of `sync run`."""
+
+    def __init__(self, config: Config, *, client_factory: ClientFactory | None = None,
+                 source: UserSource | None = None) -> None:
+        self.config = config
+        self.source = source or source_for(config)
+        self._client_factory = client_factory or (lambda event: client_for(config, event))
+        self._client: ScimClient | None = None
+        self._state: SyncState | None = None
+        self._counted = {"successful": 0, "failed": 0, "retried": 0}
+        self._count_lock = threading.Lock()
+
+    @property
+    def state(self) -> SyncState:
+        if self._state is None:
+            self._state = SyncState(self.config.sync.state_database)
+        return self._state
+
+    def client(self) -> ScimClient:
+        if self._client is None:
+            self._client = self._client_factory(self.state.add_event)
+        return self._client
+
+    def close(self) -> None:
+        self._forget_client()
+        self.source.close()
+        if self._state is not None:
+            self._state.close()
+
+    def _forget_client(self) -> None:
+        if self._client is not None:
+            self._after_requests()
+            self._client.close()
+            self._client = None
+            self._counted = {"successful": 0, "failed": 0, "retried": 0}
+
+    # -- passes ------------------------------------------------------------------------------
+
+    def plan(self, *, force: bool = False, full: bool = False) -> Plan:
+        """What a pass would do; reads Genesys Cloud, writes nothing there."""
+        options = options_for(self.config, force=force, full=full)
+        try:
+            return make_plan(self.source.snapshot(), self.state.users(), self._view(options),
+                             options)
+        finally:
+            self._after_requests()
+
+    def apply(self, *, force: bool = False, full: bool = False,
+              on_plan: Callable[[Plan], None] | None = None,
+              on_outcome: Callable[[Outcome], None] | None = None,
+              stop: threading.Event | None = None) -> PassReport:
+        """Plan and carry out one pass. Raises the error that stopped it from even planning
+        (source unreadable, Genesys Cloud unreachable or refusing the credentials)."""
+        started = time.monotonic()
+        before = self._requests_so_far()
+        with self._exclusive():
+            options = options_for(self.config, force=force, full=full)
+            try:
+                snapshot = self.source.snapshot()
+                plan = make_plan(snapshot, self.state.users(), self._view(options), options)
+            except StsError as exc:
+                self._after_requests()
+                self._record_pass(f"failed: {exc}", ok=False)
+                if isinstance(exc, GenesysError):
+                    self.state.set_health("api", f"Failure: {exc}")
+                if isinstance(exc, GenesysAuthError):
+                    self._forget_client()  # the next pass reads the secret again
+                raise
+            if on_plan is not None:
+                on_plan(plan)
+            report = PassReport(plan)
+            applier = Applier(self.client() if plan.writes else self._client, self.state,
+                              options, concurrency=self.config.sync.concurrency, stop=stop,
+                              on_outcome=on_outcome, after_each=self._after_requests)
+            report.outcomes = applier.run(plan.actions)
+            self._after_requests()
+            report.requests = {k: v - before[k] for k, v in self._requests_so_far().items()}
+            report.seconds = time.monotonic() - started
+            if applier.fatal is not None:
+                report.error = str(applier.fatal)
+                if isinstance(applier.fatal, GenesysError):
+                    self.state.set_health("api", f"Failure: {applier.fatal}")
+                if isinstance(applier.fatal, GenesysAuthError):
+                    self._forget_client()
+            elif stop is not None and stop.is_set():
+                report.error = "asked to stop"
+            self.state.set_health("source_users", str(plan.source_users))
+            self._record_pass(report.summary(), ok=not report.error and not any(
+                o.result == "error" for o in report.outcomes))
+            return report
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _view(self, options: Options) -> Callable[[bool], GenesysView]:
+        def open_view(listed: bool) -> GenesysView:
+            client = self.client()
+            if listed:
+                return ListedView(client, options.authority, options.page_size)
+            return TargetedView(client, options.authority)
+        return open_view
+
+    def _requests_so_far(self) -> dict[str, int]:
+        if self._client is None:
+            return {"successful": 0, "failed": 0, "retried": 0}
+        return self._client.stats.snapshot()
+
+    def _after_requests(self) -> None:
+        """Save the request counters and the API health as they stand."""
+        if self._client is None:
+            return
+        with self._count_lock:
+            current = self._client.stats.snapshot()
+            delta = {k: current[k] - self._counted[k] for k in current}
+            self._counted = current
+        if any(delta.values()):
+            self.state.add_counts(delta)
+        health = self._client.health
+        if health is not None:
+            state, message, time_ = health
+            self.state.set_health("api", "OK" if state == "ok" else f"Failure: {message}", time_)
+
+    def _record_pass(self, summary: str, ok: bool) -> None:
+        stamp = now()
+        self.state.set_health("last_pass", summary, stamp)
+        if ok:
+            self.state.set_health("last_success", summary, stamp)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One sync at a time per state database: two would create the same users twice."""
+        path = f"{self.config.sync.state_database}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncError(f"another sync is running on {self.config.sync.state_database} "
+                                f"(it holds {path})") from None
+            yield
+        finally:
+            os.close(fd)
+

@@ -1,0 +1,281 @@
+"""Deciding what a pass does, user by user, without changing anything.
+
+Rules (SPEC section 3 and the issue):
+
+- A CIC user without a business e-mail is not synced, and says why; if it had been synced, its
+  Genesys Cloud user is deactivated (the e-mail was its SSO identity). An e-mail used by two CIC
+  users syncs neither of them (and changes neither's Genesys Cloud user).
+- A linked user (state, or our externalIds entry in Genesys Cloud) is updated field by field,
+  whatever its e-mail became: the link, not the e-mail, says who it is, so an e-mail change
+  renames the same Genesys Cloud user and SSO follows.
+- An unlinked user is looked up first: a user carrying our link is ours (a create whose answer
+  was lost, or a lost state database); a user holding its e-mail without our link was not created
+  by the sync and is left alone and reported as a conflict, unless adoption is enabled.
+- A CIC user that disappeared is deactivated (or deleted, if so configured), but only when the
+  source was read completely and is not empty: a bad CSV row must not deactivate anybody.
+- Incremental passes skip users whose mapped fields have the same fingerprint as last written;
+  Force Complete Sync sends every field of every user.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from idp.sync.mapping import (
+    Desired,
+    FieldChange,
+    Mapped,
+    current_fields,
+    diff,
+    link_of,
+    map_user,
+)
+from idp.sync.sources import Snapshot
+from idp.sync.state import NOT_SYNCED, SYNCED, UserState
+from idp.sync.view import GenesysView, Remote
+
+
+class Kind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    ADOPT = "adopt"  # take over a Genesys Cloud user the sync did not create
+    LINK = "link"  # Genesys Cloud already has it right; only our state changes
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+    SKIP = "skip"  # not synced, with the reason
+    CONFLICT = "conflict"  # not synced: someone else's Genesys Cloud user is in the way
+
+
+#: Kinds that send requests to Genesys Cloud, in the order a pass carries them out: removals
+#: first and renames before creates, so that an e-mail given up is free to be taken.
+PHASES = ((Kind.DEACTIVATE, Kind.DELETE), (Kind.UPDATE, Kind.ADOPT, Kind.LINK), (Kind.CREATE,))
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: Kind
+    user_id: str
+    email: str = ""
+    reason: str = ""
+    changes: tuple[FieldChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    desired: Desired | None = None
+    remote: Remote | None = None
+    in_cic: bool = True  # for removals: whether the CIC user still exists
+
+
+@dataclass(frozen=True)
+class Options:
+    authority: str = "cic-sts"
+    default_country: str = ""
+    deactivate_missing: bool = True
+    delete_instead_of_deactivate: bool = False
+    adopt_existing: bool = False
+    page_size: int = 100
+    force: bool = False  # Force Complete Sync: every field of every user is sent
+    full: bool = False  # compare with a full listing of Genesys Cloud (implied by force)
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+    unchanged: int
+    source_users: int
+    listed: bool  # whether Genesys Cloud was listed in full (else looked at user by user)
+    notes: list[str] = field(default_factory=list)
+    source_problems: list[str] = field(default_factory=list)  # entries the source could not read
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for a in self.actions if a.kind == kind)
+
+    @property
+    def writes(self) -> int:
+        """Actions that will send a write request (before retries and re-reads)."""
+        return sum(1 for a in self.actions if a.kind in (Kind.CREATE, Kind.UPDATE, Kind.ADOPT,
+                                                         Kind.DEACTIVATE, Kind.DELETE))
+
+
+ViewFactory = Callable[[bool], GenesysView]  # listed? -> view
+
+
+def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewFactory,
+              options: Options) -> Plan:
+    full = options.full or options.force
+    mapped = [map_user(user, options.default_country) for user in snapshot.users]
+    shared = _shared_emails(mapped)
+    in_source = {m.user.user_id.casefold() for m in mapped}
+    actions: list[Action] = []
+    notes: list[str] = []
+    unchanged = 0
+    pending: list[Mapped] = []  # syncable users that need a look at Genesys Cloud
+    removals: list[tuple[UserState, str, bool]] = []  # (state, reason, still in CIC)
+
+    for m in mapped:
+        key = m.user.user_id.casefold()
+        state = states.get(key)
+        reason = m.reason or shared.get(key, "")
+        if reason:
+            if (m.desired is None and m.reason == "no business e-mail" and state is not None
+                    and state.genesys_active and options.deactivate_missing):
+                removals.append((state, "no business e-mail", True))
+            elif (state is not None and state.status == NOT_SYNCED
+                  and (state.message == reason or state.message.startswith(reason + ":"))):
+                unchanged += 1  # already recorded, with what was done about it
+            else:
+                actions.append(Action(Kind.SKIP, m.user.user_id, m.user.email, reason,
+                                      warnings=m.warnings))
+            continue
+        assert m.desired is not None
+        if (not full and state is not None and state.status == SYNCED and state.genesys_id
+                and state.fingerprint == m.desired.fingerprint(options.authority)):
+            unchanged += 1
+            continue
+        pending.append(m)
+
+    for key, state in states.items():
+        if key in in_source or not state.genesys_active:
+            continue
+        removals.append((state, "no longer in CIC", False))
+    removals = _allowed_removals(removals, snapshot, options, notes, actions)
+
+    unlinked = sum(1 for m in pending
+                   if (states.get(m.user.user_id.casefold()) or _NO_STATE).genesys_id is None)
+    linked_total = sum(1 for s in states.values() if s.genesys_id)
+    # Listing costs about one request per page; a look-up of an unlinked user up to two.
+    listed = full or unlinked * 2 > math.ceil(linked_total / options.page_size) + 2
+    if not pending and not removals:
+        return Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems)
+    view = open_view(listed)
+    notes.extend(view.notes())
+
+    removed_ids = {state.genesys_id for state, _, _ in removals}
+    for state, reason, still_in_cic in removals:
+        remote = view.linked(state)  # None: already gone from Genesys Cloud; only state changes
+        kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+        actions.append(Action(kind, state.user_id, state.email, reason, remote=remote,
+                              in_cic=still_in_cic))
+    if snapshot.complete and snapshot.users and options.deactivate_missing:
+        known = in_source | {key for key, s in states.items() if s.genesys_id}
+        for remote in view.orphans(known):
+            if remote.id in removed_ids or remote.record.get("active") is False:
+                continue
+            owner = link_of(remote.record, options.authority) or "?"
+            kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+            actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
+                                  "no longer in CIC (linked in Genesys Cloud only)",
+                                  remote=remote, in_cic=False))
+
+    for m in pending:
+        action = _plan_user(m, states.get(m.user.user_id.casefold()), view, options)
+        if action is None:
+            unchanged += 1
+        else:
+            actions.append(action)
+    return Plan(actions, unchanged, len(mapped), view.exact, notes, snapshot.problems)
+
+
+_NO_STATE = UserState("", "", "", "", None, None, None, None, None, "")
+
+
+def _shared_emails(mapped: list[Mapped]) -> dict[str, str]:
+    """CIC user ID (casefolded) -> reason, for every user whose e-mail another user has too."""
+    holders: dict[str, list[Mapped]] = defaultdict(list)
+    for m in mapped:
+        if m.desired is not None:
+            holders[m.desired.user_name.casefold()].append(m)
+    reasons = {}
+    for users in holders.values():
+        if len(users) > 1:
+            names = ", ".join(sorted(m.user.user_id for m in users))
+            email = users[0].desired.user_name if users[0].desired else ""
+            for m in users:
+                reasons[m.user.user_id.casefold()] = (
+                    f"e-mail {email} is used by {len(users)} CIC users ({names})")
+    return reasons
+
+
+def _allowed_removals(removals: list[tuple[UserState, str, bool]], snapshot: Snapshot,
+                      options: Options, notes: list[str],
+                      actions: list[Action]) -> list[tuple[UserState, str, bool]]:
+    gone = [r for r in removals if not r[2]]
+    if gone and not snapshot.complete:
+        notes.append(f"{len(gone)} Genesys Cloud users of CIC users missing from the source are "
+                     f"left as they are: the source had {len(snapshot.problems)} unreadable "
+                     "entries")
+        return [r for r in removals if r[2]]
+    if gone and not snapshot.users:
+        notes.append(f"the source has no users at all: its {len(gone)} Genesys Cloud users are "
+                     "left as they are (an empty export is more likely a mistake than the end "
+                     "of every user)")
+        return [r for r in removals if r[2]]
+    if gone and not options.deactivate_missing:
+        for state, reason, _ in gone:
+            message = f"{reason}; left active (sync.deactivate_missing = false)"
+            if state.message != message:
+                actions.append(Action(Kind.SKIP, state.user_id, state.email, message,
+                                      in_cic=False))
+        return [r for r in removals if r[2]]
+    return removals
+
+
+def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
+               options: Options) -> Action | None:
+    """What to do for one syncable user; None when nothing at all needs doing."""
+    desired = m.desired
+    assert desired is not None
+    user_id, email = desired.user_id, desired.user_name
+    authority = options.authority
+
+    def act(kind: Kind, reason: str = "", remote: Remote | None = None,
+            changes: tuple[FieldChange, ...] = ()) -> Action:
+        return Action(kind, user_id, email, reason, changes, m.warnings, desired, remote)
+
+    remote = view.linked(state) if state is not None and state.genesys_id else None
+    how = ""
+    if remote is None:
+        found = view.lookup(user_id, email)
+        if found.by_link is not None:
+            remote = found.by_link
+            how = "found by its link in Genesys Cloud"
+            other = found.by_name
+            if other is not None and other.id != remote.id:
+                return act(Kind.CONFLICT, _held_by(email, other, authority))
+        elif found.by_name is not None:
+            other = found.by_name
+            owner = link_of(other.record, authority)
+            if owner is not None and owner.casefold() == user_id.casefold():
+                remote, how = other, "found by its link in Genesys Cloud"
+            elif owner is not None or not options.adopt_existing:
+                return act(Kind.CONFLICT, _held_by(email, other, authority))
+            else:
+                changes = diff(current_fields(other.record, authority), desired.fields(authority))
+                return act(Kind.ADOPT, f"Genesys Cloud user {other.id} has this e-mail",
+                           other, tuple(changes))
+        else:
+            changes = diff({}, desired.fields(authority))
+            return act(Kind.CREATE, changes=tuple(c for c in changes if c.new))
+
+    changes = diff(current_fields(remote.record, authority), desired.fields(authority))
+    renamed = any(c.field == "userName" for c in changes)
+    holder = view.by_name(email) if renamed else None
+    if holder is not None and holder.id != remote.id:
+        return act(Kind.CONFLICT, _held_by(email, holder, authority))
+    if changes or options.force:
+        return act(Kind.UPDATE, how, remote, tuple(changes))
+    if (state is not None and state.status == SYNCED and state.genesys_id == remote.id
+            and state.fingerprint == desired.fingerprint(authority)):
+        return None  # a full comparison found it as we left it
+    return act(Kind.LINK, how or "already up to date in Genesys Cloud", remote)
+
+
+def _held_by(email: str, other: Remote, authority: str) -> str:
+    owner = link_of(other.record, authority)
+    if owner is not None:
+        return (f"e-mail {email} belongs to Genesys Cloud user {other.id}, which is linked to "
+                f"CIC user {owner}")
+    return (f"e-mail {email} belongs to Genesys Cloud user {other.id}, which cic-sts did not "
+            "create: left alone (set sync.adopt_existing = true to take it over)")

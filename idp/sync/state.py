@@ -1,0 +1,266 @@
+"""The sync's memory: one SQLite row per CIC user, committed as soon as that user is done.
+
+Per user: the Genesys Cloud user ID it is linked to, the version and the fields of that Genesys
+user as last seen (so an unchanged user costs no request, and a changed one one PATCH with
+If-Match), the fingerprint of what was last written, the status shown by `sync status`
+(Synced, Error, Not synced, Deactivated) with its message, and the Last Synchronized time.
+Also the Successful / Failed / Retried request counters, the health items and the
+connection-lost/restored events.
+
+Each change is its own transaction, so a sync killed at any moment loses at most the user it
+was writing; what that user's request did in Genesys Cloud is then found by the next pass,
+which looks unlinked users up before it creates them. WAL mode with ``synchronous = NORMAL``:
+a commit survives the process being killed; only a power cut may lose the last few, which the
+same look-up repairs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from idp.errors import SyncError
+
+SCHEMA_VERSION = 1
+
+# Statuses. CIC shows Synced / Error / Not synced; Deactivated and Creating are ours.
+SYNCED = "synced"
+ERROR = "error"
+NOT_SYNCED = "not_synced"
+DEACTIVATED = "deactivated"
+CREATING = "creating"  # a create was sent; if the sync dies now, the next pass looks first
+
+STATUS_LABELS = {SYNCED: "Synced", ERROR: "Error", NOT_SYNCED: "Not synced",
+                 DEACTIVATED: "Deactivated", CREATING: "Not synced"}
+
+_SCHEMA = ("""
+CREATE TABLE IF NOT EXISTS users (
+    user_id     TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,  -- the CIC user ID
+    status      TEXT NOT NULL,
+    message     TEXT NOT NULL DEFAULT '',  -- error, reason not synced, or warnings
+    email       TEXT NOT NULL DEFAULT '',  -- business e-mail as last seen
+    genesys_id  TEXT,                      -- the linked Genesys Cloud user
+    version     TEXT,                      -- its version (ETag) as last seen
+    record      TEXT,                      -- its fields as last seen (JSON)
+    fingerprint TEXT,                      -- of the desired user last written
+    last_synced TEXT,                      -- ISO 8601 UTC of the last success
+    updated     TEXT NOT NULL
+)""", """
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)""", """
+CREATE TABLE IF NOT EXISTS health (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, time TEXT NOT NULL)""", """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, kind TEXT NOT NULL,
+    message TEXT NOT NULL)""")
+
+#: Events kept; older ones are dropped.
+MAX_EVENTS = 1000
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class UserState:
+    user_id: str
+    status: str
+    message: str
+    email: str
+    genesys_id: str | None
+    version: str | None
+    record: dict[str, Any] | None
+    fingerprint: str | None
+    last_synced: str | None
+    updated: str
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def genesys_active(self) -> bool:
+        """Whether the linked Genesys Cloud user was active when last seen."""
+        return self.genesys_id is not None and (self.record or {}).get("active") is not False
+
+
+class SyncState:
+    """The state database; one connection shared by the sync's threads behind a lock."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = path
+        if not create and not path.exists():
+            raise SyncError(f"no sync state yet ({path}): run `cic-sts sync apply` first")
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            with self._transaction():
+                self._migrate()
+        except sqlite3.Error as exc:
+            raise SyncError(f"cannot open the sync state database {path}: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- users -------------------------------------------------------------------------------
+
+    def users(self) -> dict[str, UserState]:
+        """Every user, keyed by the casefolded CIC user ID."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT * FROM users").fetchall()
+        return {row["user_id"].casefold(): _user(row) for row in rows}
+
+    def user(self, user_id: str) -> UserState | None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else _user(row)
+
+    def creating(self, user_id: str, email: str) -> None:
+        """Mark a create as sent, before it is: a crash leaves the trace for the next pass."""
+        self._upsert(user_id, status=CREATING, message="", email=email)
+
+    def synced(self, user_id: str, email: str, genesys_id: str, version: str | None,
+               record: dict[str, Any] | None, fingerprint: str, warnings: str = "") -> None:
+        stamp = now()
+        self._upsert(user_id, status=SYNCED, message=warnings, email=email, genesys_id=genesys_id,
+                     version=version, record=_dump(record), fingerprint=fingerprint,
+                     last_synced=stamp)
+
+    def failed(self, user_id: str, message: str, *, email: str | None = None,
+               unlink: bool = False) -> None:
+        changes: dict[str, Any] = {"status": ERROR, "message": message}
+        if email is not None:
+            changes["email"] = email
+        if unlink:
+            changes.update(genesys_id=None, version=None, record=None, fingerprint=None)
+        self._upsert(user_id, **changes)
+
+    def not_synced(self, user_id: str, reason: str, email: str) -> None:
+        self._upsert(user_id, status=NOT_SYNCED, message=reason, email=email, fingerprint=None)
+
+    def deactivated(self, user_id: str, message: str, version: str | None,
+                    record: dict[str, Any] | None, *, still_in_cic: bool, email: str) -> None:
+        """The Genesys Cloud user was deactivated (record None: deleted, or already gone)."""
+        status = NOT_SYNCED if still_in_cic else DEACTIVATED
+        if record is None:
+            self._upsert(user_id, status=status, message=message, email=email, genesys_id=None,
+                         version=None, record=None, fingerprint=None)
+        else:
+            self._upsert(user_id, status=status, message=message, email=email, version=version,
+                         record=_dump(record), fingerprint=None)
+
+    def _upsert(self, user_id: str, **changes: Any) -> None:
+        changes["updated"] = now()
+        columns = ", ".join(changes)
+        marks = ", ".join("?" * len(changes))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in changes)
+        with self._writing() as conn:
+            conn.execute(f"INSERT INTO users (user_id, {columns}) VALUES (?, {marks}) "
+                         f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
+                         (user_id, *changes.values()))
+
+    # -- counters, health, events --------------------------------------------------------------
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        with self._writing() as conn:
+            for name, value in counts.items():
+                if value:
+                    conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT "
+                                 "(name) DO UPDATE SET value = value + excluded.value",
+                                 (name, value))
+
+    def counters(self) -> dict[str, int]:
+        with self._reading() as conn:
+            rows = conn.execute("SELECT name, value FROM counters").fetchall()
+        return {row["name"]: row["value"] for row in rows}
+
+    def set_health(self, name: str, value: str, time: str | None = None) -> None:
+        with self._writing() as conn:
+            conn.execute("INSERT INTO health (name, value, time) VALUES (?, ?, ?) ON CONFLICT "
+                         "(name) DO UPDATE SET value = excluded.value, time = excluded.time",
+                         (name, value, time or now()))
+
+    def health(self) -> dict[str, tuple[str, str]]:
+        with self._reading() as conn:
+            rows = conn.execute("SELECT name, value, time FROM health").fetchall()
+        return {row["name"]: (row["value"], row["time"]) for row in rows}
+
+    def add_event(self, kind: str, message: str) -> None:
+        with self._writing() as conn:
+            conn.execute("INSERT INTO events (time, kind, message) VALUES (?, ?, ?)",
+                         (now(), kind, message))
+            conn.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?",
+                         (MAX_EVENTS,))
+
+    def events(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        """The latest events, newest first: (time, kind, message)."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT time, kind, message FROM events ORDER BY id DESC "
+                                "LIMIT ?", (limit,)).fetchall()
+        return [(row["time"], row["kind"], row["message"]) for row in rows]
+
+    # -- database ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise SyncError(f"sync state database {self.path}: {exc}") from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                with self._transaction():
+                    yield self._conn
+            except sqlite3.Error as exc:
+                raise SyncError(f"sync state database {self.path}: {exc}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SyncError(f"sync state database {self.path} has schema version {version}, "
+                            f"newer than this cic-sts understands ({SCHEMA_VERSION})")
+        if version == 0:
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self.path.exists():
+                os.chmod(self.path, 0o600)  # it names every user and their e-mail
+
+
+def _dump(record: dict[str, Any] | None) -> str | None:
+    return None if record is None else json.dumps(record, separators=(",", ":"))
+
+
+def _user(row: sqlite3.Row) -> UserState:
+    record = json.loads(row["record"]) if row["record"] else None
+    return UserState(row["user_id"], row["status"], row["message"], row["email"],
+                     row["genesys_id"], row["version"], record, row["fingerprint"],
+                     row["last_synced"], row["updated"])

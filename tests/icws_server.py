@@ -1,0 +1,461 @@
+"""An ICWS test server pair: what cic-sts's ``icws`` backend and the sync's CIC source talk to.
+
+It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
+
+- ``POST /icws/connection`` (icAuth, and the unique auth token): 201 with ``csrfToken`` and
+  ``sessionId`` in the body and as ``ININ-ICWS-CSRF-Token`` / ``ININ-ICWS-Session-ID`` headers, a
+  ``Location`` and an ``icws_...`` cookie; 400 authenticationFailure for a wrong password or a
+  bad, used or expired token; 503 ``error.server.notAcceptingConnections`` with
+  ``alternateHostList`` while the server is the backup of its pair.
+- requests within a session need the session ID in the path, the CSRF header and the cookie;
+  anything missing or wrong answers 401. ``GET`` / ``DELETE /icws/{id}/connection``.
+- ``GET /icws/{id}/configuration/users[/{userId}]`` with ``select`` (dotted paths, null properties
+  omitted), ``where`` (``eq``, ``sw``, ``ct``; a comma is "and") and ``Range: items=a-b`` (at
+  most 200 items per answer when properties are selected; ``Content-Range`` in the answer).
+
+Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `answer`
+(answer every logon with a fixed status and body), `stop()` / `start()`; `CicDirectory.issue_token`
+(also ``POST /icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request.
+Auth tokens live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from tests.servers import free_port
+
+AUTH_FAILURE = {"errorId": "error.request.connection.authenticationFailure",
+                "errorCode": -2147221503, "message": "The authentication process failed."}
+NOT_ACCEPTING = {"errorId": "error.server.notAcceptingConnections",
+                 "message": "This Session Manager is not currently accepting connections."}
+IC_AUTH = "urn:inin.com:connection:icAuthConnectionRequestSettings"
+AUTH_TOKEN = "urn:inin.com:connection:authTokenConnectionRequestSettings"
+TOKEN_LIFETIME = 7.0
+MAX_SELECTED_ITEMS = 200
+KNOWN_PROPERTIES = {"configurationId", "personalInformationProperties", "workgroups", "skills"}
+
+
+class FakeClock:
+    """A clock the test moves: `advance` instead of sleeping."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def phone(number: str, extension: str = "") -> dict[str, Any]:
+    return {"number": number, "extension": extension, "dialExtensionAutomatically": False}
+
+
+@dataclass
+class IcwsUser:
+    user_id: str
+    password: str | None = None  # None: exists, cannot log on
+    display_name: str | None = None  # CIC defaults it to the user ID
+    email: str | None = None
+    phones: dict[str, dict[str, Any]] = field(default_factory=dict)  # phoneNumberOfBusiness1...
+    personal: dict[str, Any] = field(default_factory=dict)  # givenName, title, ...
+
+    def record(self) -> dict[str, Any]:
+        """The whole ICWS item; nulls are dropped when it is projected."""
+        return {
+            "configurationId": {"id": self.user_id,
+                                "displayName": self.display_name or self.user_id,
+                                "uri": f"/configuration/users/{self.user_id}"},
+            "personalInformationProperties": {"emailAddress": self.email, **self.phones,
+                                              **self.personal},
+        }
+
+
+class CicDirectory:
+    """What both servers of a pair share: CIC's users and the auth tokens."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.users: dict[str, IcwsUser] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, *users: IcwsUser) -> None:
+        for user in users:
+            self.users[user.user_id.casefold()] = user
+
+    def get(self, user_id: str) -> IcwsUser | None:
+        return self.users.get(user_id.casefold())
+
+    def issue_token(self, user_id: str) -> str:
+        """A unique auth token for a user, as CIC issues one to a logged-on client."""
+        assert self.get(user_id) is not None, f"no CIC user {user_id}"
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = (self.get(user_id).user_id,  # type: ignore[union-attr]
+                                   self.clock() + TOKEN_LIFETIME)
+        return token
+
+    def redeem(self, token: str) -> IcwsUser | None:
+        """The token's user, once: a token is gone after its first use, and after 7 seconds."""
+        with self._lock:
+            entry = self._tokens.pop(token, None)
+        if entry is None or self.clock() >= entry[1]:
+            return None
+        return self.get(entry[0])
+
+
+@dataclass(frozen=True)
+class Logged:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int
+    body: Any = None  # the JSON body, if any
+
+
+@dataclass
+class Session:
+    user_id: str
+    csrf: str
+    cookie_name: str
+    cookie_value: str
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class IcwsServer:
+    """One CIC server's ICWS, served from a thread over HTTP or HTTPS."""
+
+    def __init__(self, directory: CicDirectory, host: str, port: int,
+                 tls: tuple[Path, Path] | None = None) -> None:
+        self.directory = directory
+        self.host, self.port, self.tls = host, port, tls
+        self.mode = "primary"
+        self.alternates: list[str] = []
+        self.delay = 0.0
+        self.answer: tuple[int, Any] | None = None
+        self.sessions: dict[str, Session] = {}
+        self.log: list[Logged] = []
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.app = self._build_app()
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        context = None
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+        self._stopping.clear()
+        self._server = make_server(self.host, self.port, self.app, threaded=True,
+                                   ssl_context=context, request_handler=_Quiet)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop answering: connections are refused from now on."""
+        self._stopping.set()  # wakes slow answers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Logged]:
+        return [r for r in self.log if (method is None or r.method == method)
+                and (path is None or re.fullmatch(path, r.path))]
+
+    # -- the application ---------------------------------------------------------------------
+
+    def _build_app(self) -> Flask:
+        app = Flask(f"icws-{self.host}")
+
+        @app.before_request
+        def slow_down() -> None:
+            if self.delay and request.path.startswith("/icws/"):
+                self._stopping.wait(self.delay)
+
+        @app.after_request
+        def record(response: Response) -> Response:
+            self.log.append(Logged(request.method, request.path, dict(request.args),
+                                   dict(request.headers), response.status_code,
+                                   request.get_json(silent=True)))
+            return response
+
+        app.add_url_rule("/icws/connection", view_func=self._connect, methods=["POST"])
+        app.add_url_rule("/icws/<session_id>/connection", view_func=self._connection,
+                         methods=["GET", "DELETE"])
+        app.add_url_rule("/icws/<session_id>/configuration/users", view_func=self._users)
+        app.add_url_rule("/icws/<session_id>/configuration/users/<path:user_id>",
+                         view_func=self._user)
+        app.add_url_rule("/icws-test/auth-tokens", view_func=self._issue_token,
+                         methods=["POST"])
+        return app
+
+    def _connect(self) -> Response | tuple[Response, int]:
+        if self.answer is not None:
+            return jsonify(self.answer[1]), self.answer[0]
+        if self.mode == "backup":
+            return jsonify({**NOT_ACCEPTING, "alternateHostList": self.alternates}), 503
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("applicationName"), str):
+            return _error(400, "error.request.invalidRepresentation",
+                          "The request body is not a connection request.")
+        user: IcwsUser | None = None
+        if body.get("__type") == IC_AUTH:
+            user = self.directory.get(str(body.get("userID", "")))
+            if user is None or user.password is None or body.get("password") != user.password:
+                return jsonify(AUTH_FAILURE), 400
+        elif body.get("__type") == AUTH_TOKEN:
+            user = self.directory.redeem(str(body.get("authToken", "")))
+            if user is None:
+                return jsonify(AUTH_FAILURE), 400
+        else:
+            return _error(400, "error.request.invalidRepresentation",
+                          "Unknown connection request type.")
+        session_id = str(secrets.randbelow(10**9) + 10**9)
+        session = Session(user.user_id, secrets.token_urlsafe(24), f"icws_{session_id}",
+                          secrets.token_urlsafe(16))
+        self.sessions[session_id] = session
+        response = jsonify({
+            "csrfToken": session.csrf, "sessionId": session_id, "userID": user.user_id,
+            "userDisplayName": user.display_name or user.user_id, "icServer": self.host,
+            "alternateHostList": self.alternates, "version": {"majorVersion": 1},
+        })
+        response.status_code = 201
+        response.headers["ININ-ICWS-CSRF-Token"] = session.csrf
+        response.headers["ININ-ICWS-Session-ID"] = session_id
+        response.headers["Location"] = f"/icws/{session_id}/connection"
+        response.set_cookie(session.cookie_name, session.cookie_value,
+                            path=f"/icws/{session_id}", httponly=True, secure=bool(self.tls))
+        return response
+
+    def _session(self, session_id: str) -> Session | None:
+        session = self.sessions.get(session_id)
+        if (session is None or request.headers.get("ININ-ICWS-CSRF-Token") != session.csrf
+                or request.cookies.get(session.cookie_name) != session.cookie_value):
+            return None
+        return session
+
+    def _connection(self, session_id: str) -> Response | tuple[Response, int]:
+        if self._session(session_id) is None:
+            return _unauthorized()
+        if request.method == "DELETE":
+            del self.sessions[session_id]
+            return Response(status=204)
+        return jsonify({"userID": self.sessions[session_id].user_id}), 200
+
+    def _user(self, session_id: str, user_id: str) -> Response | tuple[Response, int]:
+        if self._session(session_id) is None:
+            return _unauthorized()
+        user = self.directory.get(user_id)
+        if user is None:
+            return _error(404, "error.request.notFound", f"The user {user_id} was not found.")
+        try:
+            return jsonify(_project(user.record(), request.args.get("select", ""))), 200
+        except ValueError as exc:
+            return _error(400, "error.request.invalidSelect", str(exc))
+
+    def _users(self, session_id: str) -> Response | tuple[Response, int]:
+        if self._session(session_id) is None:
+            return _unauthorized()
+        select = request.args.get("select", "")
+        try:
+            matches = _where(request.args.get("where", ""))
+            records = [user.record() for _, user in sorted(self.directory.users.items())]
+            records = [r for r in records if matches(r)]
+            first, last = _range(request.headers.get("Range"), len(records))
+            if select:
+                last = min(last, first + MAX_SELECTED_ITEMS - 1)
+            page = [_project(r, select) for r in records[first:last + 1]]
+        except ValueError as exc:
+            return _error(400, "error.request.invalidParameter", str(exc))
+        response = jsonify({"items": page})
+        if page:
+            response.headers["Content-Range"] = f"items {first}-{first + len(page) - 1}/" \
+                                                f"{len(records)}"
+        return response, 200
+
+    def _issue_token(self) -> tuple[Response, int]:
+        body = request.get_json(silent=True) or {}
+        if self.directory.get(str(body.get("userID", ""))) is None:
+            return _error(404, "error.request.notFound", "No such user."), 404
+        return jsonify({"authToken": self.directory.issue_token(body["userID"])}), 201
+
+
+def _error(status: int, error_id: str, message: str) -> tuple[Response, int]:
+    return jsonify({"errorId": error_id, "message": message}), status
+
+
+def _unauthorized() -> tuple[Response, int]:
+    return jsonify({"message": "The session is not valid or has expired."}), 401
+
+
+def _lookup(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _project(record: dict[str, Any], select: str) -> dict[str, Any]:
+    """The configuration ID plus the selected dotted paths; null properties are omitted."""
+    result: dict[str, Any] = {"configurationId": record["configurationId"]}
+    for path in filter(None, (p.strip() for p in select.split(","))):
+        if path.split(".")[0] not in KNOWN_PROPERTIES:
+            raise ValueError(f"Unknown property {path!r} in select.")
+        value = _lookup(record, path)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+        target = result
+        *parents, leaf = path.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return result
+
+
+_CLAUSE = re.compile(r"\s*([A-Za-z][\w.]*)\s+(eq|sw|ct)\s+(.*?)\s*")
+
+
+def _where(where: str) -> Callable[[dict[str, Any]], bool]:
+    clauses = []
+    for text in filter(None, where.split(",")):
+        match = _CLAUSE.fullmatch(text)
+        if not match:
+            raise ValueError(f"Invalid where clause {text!r}.")
+        path, op, value = match.groups()
+        clauses.append((path, op, value.strip("'\"").casefold()))
+
+    def matches(record: dict[str, Any]) -> bool:
+        for path, op, value in clauses:
+            found = _lookup(record, path)
+            text = str(found).casefold() if found is not None else ""
+            if not {"eq": text == value, "sw": text.startswith(value),
+                    "ct": value in text}[op]:
+                return False
+        return True
+
+    return matches
+
+
+def _range(header: str | None, total: int) -> tuple[int, int]:
+    if header is None:
+        return 0, max(total - 1, 0)
+    match = re.fullmatch(r"items=(\d+)-(\d+)", header.strip())
+    if not match or int(match.group(1)) > int(match.group(2)):
+        raise ValueError(f"Invalid Range header {header!r}.")
+    return int(match.group(1)), int(match.group(2))
+
+
+# -- a pair ----------------------------------------------------------------------------------
+
+
+@dataclass
+class IcwsPair:
+    """A CIC switchover pair: `primary` accepts connections, `backup` names it in its 503s."""
+
+    directory: CicDirectory
+    primary: IcwsServer
+    backup: IcwsServer
+
+    @property
+    def servers(self) -> list[IcwsServer]:
+        return [self.primary, self.backup]
+
+    @property
+    def addresses(self) -> list[str]:
+        return [s.address for s in self.servers]
+
+    def switchover(self) -> None:
+        """The backup takes over; the old primary now answers 503 naming it."""
+        self.primary.mode, self.backup.mode = "backup", "primary"
+
+    def reset(self) -> None:
+        for server in self.servers:
+            server.log.clear()
+            server.delay, server.answer = 0.0, None
+            if server._server is None:
+                server.start()
+        self.primary.mode, self.backup.mode = "primary", "backup"
+
+
+def common_free_port(hosts: list[str]) -> int:
+    """A port free on every one of `hosts`, so that an alternate host works on the same port."""
+    for _ in range(50):
+        port = free_port(hosts[0])
+        try:
+            for host in hosts[1:]:
+                with socket.socket() as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no port free on all of {hosts}")
+
+
+@contextmanager
+def running_pair(directory: CicDirectory, tls: tuple[Path, Path] | None = None,
+                 hosts: tuple[str, str] = ("127.0.0.2", "127.0.0.3")) -> Iterator[IcwsPair]:
+    """Two servers on one port of two loopback addresses, the first the primary."""
+    port = common_free_port(list(hosts))
+    primary = IcwsServer(directory, hosts[0], port, tls)
+    backup = IcwsServer(directory, hosts[1], port, tls)
+    primary.alternates, backup.alternates = [hosts[1]], [hosts[0]]
+    pair = IcwsPair(directory, primary, backup)
+    pair.reset()
+    try:
+        yield pair
+    finally:
+        for server in pair.servers:
+            server.stop()
+
+
+def use_icws(config_file: Path, pair: IcwsPair, ca_file: Path,
+             service: tuple[str, str] | None = None, **settings: int) -> None:
+    """Switch a configuration written by `tests.conftest.write_config` to the ``icws`` backend
+    against `pair`, with the service account's password in a secret file beside it."""
+    lines = [f"servers = {pair.addresses!r}".replace("'", '"'), f'ca_file = "{ca_file}"',
+             *(f"{key} = {value}" for key, value in settings.items())]
+    if service is not None:
+        secret = config_file.parent / "icws-service.secret"
+        secret.write_text(service[1] + "\n")
+        secret.chmod(0o600)
+        lines += [f'service_user = "{service[0]}"', f'service_password = {{ file = "{secret}" }}']
+    text = config_file.read_text()
+    assert text.count("[directory]\n") == 1
+    text = text.replace("[directory]\n", '[directory]\nbackend = "icws"\n')
+    config_file.write_text(text + "\n[icws]\n" + "\n".join(lines) + "\n")

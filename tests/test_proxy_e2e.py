@@ -1,0 +1,282 @@
+"""The generated Nginx configuration in front of a real switchover pair, end to end.
+
+Two STS instances (real gunicorn over TLS) on 127.0.0.2:8043 and 127.0.0.3:8043 share one
+configuration and one set of keys, like the two CIC servers of a pair. `cic-sts proxy nginx`
+renders the configuration from that file's `[proxy]` section, real nginx runs it on 127.0.0.1
+(a temporary prefix; logs and pid inside it), and headless Chromium logs on to the demo SP
+through it. Then the instance that served is stopped, and the next logon and 50 more requests
+must still succeed, through the other one. All traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
+
+from idp.cli import cli
+from idp.config import Config, load_config
+from idp.demo.sp import DemoIdp, create_demo_sp
+from idp.genesys.sso_form import sso_form_values
+from idp.proxy.check import find_nginx, with_temp_paths
+from idp.saml.metadata import METADATA_PATH, SSO_PATH
+from tests.conftest import PASSWORD, seed_users, write_config
+from tests.servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    flask_server,
+    free_port,
+    stop,
+    sts_server,
+    wait_until_responds,
+)
+
+pytestmark = pytest.mark.e2e
+
+PAIR = ("127.0.0.2", "127.0.0.3")
+STS_PORT = 8043
+
+
+@dataclass
+class Proxied:
+    config: Config
+    base: str  # the public base: https://127.0.0.1:<nginx port>/PureConnect
+    sp: str
+    ca_file: Path  # the self-signed certificate nginx shows (and the STS instances too)
+    generated: dict[str, Any]  # what `cic-sts proxy nginx --format json` printed
+    sts: dict[str, subprocess.Popen[bytes]]  # address -> its gunicorn
+    sts_logs: dict[str, Path]
+    nginx_log: Path
+
+    def served_logons(self, address: str) -> int:
+        """Logon-page requests in one instance's own access log (gunicorn's)."""
+        return self.sts_logs[address].read_text().count('"GET /ICNotifierIDP/login"')
+
+
+@contextmanager
+def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Real nginx in the foreground (`daemon off`), pid and startup log in `prefix`; stopped
+    (fast shutdown, then SIGKILL to its process group) whatever happens."""
+    executable = find_nginx()
+    log = (prefix / "nginx.out").open("wb")
+    process = subprocess.Popen(
+        [executable, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"),
+         "-g", f"daemon off; pid {prefix}/nginx.pid;"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_responds(url, timeout=15, process=process)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[Proxied]:
+    for address in PAIR:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
+            try:
+                probe.bind((address, STS_PORT))
+            except OSError as exc:
+                pytest.fail(f"{address}:{STS_PORT} is taken ({exc.strerror}): stop whatever "
+                            "listens on port 8043 (`make run`?) before this test")
+    folder = tmp_path_factory.mktemp("proxy-e2e")
+    nginx_port, sp_port = free_port(), free_port()
+    base = f"https://127.0.0.1:{nginx_port}/PureConnect"
+    sp_base = f"https://127.0.0.1:{sp_port}"
+    prefix = folder / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+
+    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=STS_PORT)
+    text = path.read_text().replace("[server]\n", f'[server]\npublic_base_url = "{base}"\n', 1)
+    path.write_text(text + f"""
+[proxy]
+servers = ["{PAIR[0]}", "{PAIR[1]}"]
+listen_address = "127.0.0.1"
+tls_certificate = "certs/tls.crt"
+tls_key = "certs/tls.key"
+upstream_ca = "certs/tls.crt"
+upstream_name = "localhost"
+log_dir = "{prefix / 'logs'}"
+""")
+    config = load_config(path)
+    seed_users(config.directory.database)
+
+    conf = prefix / "nginx.conf"
+    result = CliRunner().invoke(cli, ["--config", str(path), "proxy", "nginx", "--output",
+                                      str(conf), "--check", "--format", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    generated = json.loads(result.stdout)
+    if os.geteuid() != 0:  # the compiled-in temporary folders need root
+        conf.write_text(with_temp_paths(conf.read_text(), prefix))
+
+    certs = folder / "certs"
+    idp = DemoIdp(config.entity_id, config.public_base_url + SSO_PATH,
+                  (certs / "saml-signing.crt").read_text())
+    logs = {address: folder / f"sts-{address}.log" for address in PAIR}
+    with ExitStack() as stack:
+        processes = {address: stack.enter_context(
+            sts_server(path, f"{address}:{STS_PORT}", logs[address])) for address in PAIR}
+        stack.enter_context(nginx_running(conf, prefix, f"{base}/healthz"))
+        stack.enter_context(flask_server(create_demo_sp(sp_base, idp), "127.0.0.1", sp_port,
+                                         certs / "tls.crt", certs / "tls.key"))
+        yield Proxied(config, base, sp_base, certs / "tls.crt", generated, processes, logs,
+                      prefix / "logs" / "cic-sts-access.log")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Visit:
+    """One browser context, and every request it made and answer it got."""
+
+    page: Page
+    requests: list[Request] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+
+
+@contextmanager
+def visit(browser: Browser) -> Iterator[Visit]:
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    seen = Visit(page)
+    page.on("request", lambda request: seen.requests.append(request))
+    page.on("response", lambda response: seen.responses.append(response))
+    try:
+        yield seen
+    finally:
+        context.close()
+
+
+def log_on(proxied: Proxied, seen: Visit) -> None:
+    """The SP sends the browser to the Target URL; the user logs on; the SP shows who it is."""
+    page = seen.page
+    page.goto(proxied.sp + "/")
+    page.click("#login_redirect")
+    page.wait_for_selector("#user_id")
+    assert page.url.startswith(proxied.base + "/ICNotifierIDP/login?")
+    page.fill("#user_id", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("#log_on")
+    page.wait_for_url(proxied.sp + "/")
+    assert page.inner_text("#email") == "alice@example.com"
+
+
+def assert_stayed_under_the_public_base(proxied: Proxied, seen: Visit) -> None:
+    # The browser's own guess at a site icon is not a URL anything sent it to.
+    sts_requests = [r for r in seen.requests if not r.url.startswith(proxied.sp + "/")
+                    and not r.url.endswith("/favicon.ico")]
+    assert sts_requests, "the browser never reached the STS"
+    for request in sts_requests:
+        assert request.url.startswith(proxied.base + "/"), request.url
+    urls = " ".join(r.url for r in seen.requests)
+    assert not any(f"{address}" in urls for address in PAIR)
+    assert f":{STS_PORT}" not in urls
+    posts = [r for r in sts_requests if r.method == "POST"]
+    assert [r.url for r in posts] == [proxied.base + SSO_PATH]  # the logon form's action
+    for response in seen.responses:
+        if response.url.endswith("/favicon.ico"):
+            continue
+        assert response.status < 400, f"{response.status} for {response.url}"
+        location = response.headers.get("location")
+        if location and not location.startswith(proxied.sp):
+            assert location.startswith(proxied.base + "/"), location
+
+
+def test_printed_genesys_values_are_what_the_sts_reports(proxied: Proxied) -> None:
+    sts = sso_form_values(proxied.config)
+    assert proxied.generated["genesys"] == {
+        "Target URL": sts["Target URL"],
+        "Provider's Issuer URI": sts["Provider's Issuer URI"]}
+    assert proxied.generated["genesys"]["Target URL"] == proxied.base + SSO_PATH
+    assert "test is successful" in proxied.generated["check"]["output"]
+    assert not any("not verified" in w for w in proxied.generated["warnings"])
+
+
+def test_proxy_verify_passes_through_the_proxy_and_fails_beside_it(proxied: Proxied) -> None:
+    runner = CliRunner()
+    sp_entity = f"{proxied.sp}/metadata"
+    good = runner.invoke(cli, ["--config", str(proxied.config.path), "proxy", "verify",
+                               proxied.base + "/", "--ca-file", str(proxied.ca_file),
+                               "--sp-entity-id", sp_entity, "--format", "json"])
+    assert good.exit_code == 0, good.output
+    report = json.loads(good.stdout)
+    checks = {f["check"]: f["status"] for f in report["findings"]}
+    assert checks == {"TLS": "ok", "metadata": "ok", "logon page": "ok", "stylesheet": "ok"}
+
+    bare = runner.invoke(cli, ["proxy", "verify", proxied.base, "--insecure"])
+    assert bare.exit_code == 0, bare.output
+    assert "reaches the STS" in bare.stdout
+
+    # Straight to one server of the pair: TLS is fine, but what the STS shows is under the
+    # public base, not under the address used; and a wrong friendly path finds nothing.
+    beside = runner.invoke(cli, ["proxy", "verify", f"https://{PAIR[0]}:{STS_PORT}",
+                                 "--ca-file", str(proxied.ca_file), "--sp-entity-id", sp_entity])
+    assert beside.exit_code == 1
+    assert "is not under https://127.0.0.2:8043" in beside.stdout
+    wrong = runner.invoke(cli, ["proxy", "verify", proxied.base.replace("PureConnect", "Pure"),
+                                "--insecure"])
+    assert wrong.exit_code == 1 and "404" in wrong.stdout
+
+
+def test_logon_through_the_proxy_survives_a_switchover(proxied: Proxied,
+                                                       browser: Browser) -> None:
+    before = {address: proxied.served_logons(address) for address in PAIR}
+    with visit(browser) as seen:
+        log_on(proxied, seen)
+        assert_stayed_under_the_public_base(proxied, seen)
+
+    served = [a for a in PAIR if proxied.served_logons(a) > before[a]]
+    assert len(served) == 1, "ip_hash sends one browser to one server"
+    stop(proxied.sts[served[0]])
+    other = next(a for a in PAIR if a != served[0])
+    before_other = proxied.served_logons(other)
+
+    with visit(browser) as seen:  # a new browser: no STS session, the password is asked again
+        log_on(proxied, seen)
+        assert_stayed_under_the_public_base(proxied, seen)
+    assert proxied.served_logons(other) > before_other
+
+    trust = ssl.create_default_context(cafile=str(proxied.ca_file))
+    with httpx.Client(verify=trust, timeout=10) as client:
+        for i in range(50):
+            path = METADATA_PATH if i % 2 else "/healthz"
+            response = client.get(proxied.base + path)
+            assert response.status_code == 200, f"request {i}: {response.status_code}"
+            if path == METADATA_PATH:
+                assert f'Location="{proxied.base}/ICNotifierIDP/login' in response.text
+
+    # nginx tried the stopped server first, then the other, inside one request
+    access = proxied.nginx_log.read_text()
+    assert f"upstream={served[0]}:{STS_PORT}, {other}:{STS_PORT}" in access
+    statuses = re.findall(r'^\S+ \[[^]]+\] "[A-Z]+ \S+" (\d{3}) ', access, re.MULTILINE)
+    assert len(statuses) >= 50 and not [s for s in statuses if s.startswith("5")]

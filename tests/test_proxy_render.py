@@ -1,0 +1,374 @@
+"""The Nginx templates (idp.proxy.render), the real `nginx -t` (idp.proxy.check) and writing the
+result (idp.proxy.write).
+
+Golden tests: each `tests/testdata/proxy/NAME.toml` holds the inputs (the keys of `[proxy]`, plus
+`snippet`) and `NAME.conf` the expected output. The output is compared as text and, parsed back
+with crossplane, directive by directive; its semantics are asserted on the parsed tree; and it
+goes through the real `nginx -t`. Regenerate the expected files after a deliberate template
+change with ``CIC_STS_UPDATE_GOLDEN=1 pytest tests/test_proxy_render.py`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import crossplane
+import pytest
+
+from idp.errors import ProxyConfigError
+from idp.keys import generate_tls_pair
+from idp.proxy.check import NginxRejected, nginx_test
+from idp.proxy.inputs import ProxyInputs, from_settings, validate
+from idp.proxy.render import render
+from idp.proxy.write import MARKER, ownership, stamp, write_owned
+
+CORPUS = Path(__file__).resolve().parent / "testdata" / "proxy"
+CASES = sorted(path.stem for path in CORPUS.glob("*.toml"))
+UPDATE = os.environ.get("CIC_STS_UPDATE_GOLDEN") == "1"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+needs_nginx = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    inputs: ProxyInputs
+    snippet: bool
+    warnings: list[str]
+
+    @property
+    def golden(self) -> Path:
+        return CORPUS / f"{self.name}.conf"
+
+
+def load_case(name: str) -> Case:
+    raw = tomllib.loads((CORPUS / f"{name}.toml").read_text(encoding="utf-8"))
+    snippet = bool(raw.pop("snippet", False))
+    validated = validate(from_settings(raw, CORPUS, section=name))
+    return Case(name, validated.inputs, snippet, validated.warnings)
+
+
+def parse(text: str, folder: Path, snippet: bool) -> list[dict[str, Any]]:
+    """The directives of `text` as crossplane parses them (comments dropped)."""
+    path = folder / f"parsed-{abs(hash(text))}.conf"
+    path.write_text(text, encoding="utf-8")
+    # a snippet's top level is the inside of an http block, not nginx's main context
+    payload = crossplane.parse(str(path), single=True, comments=False, check_ctx=not snippet)
+    assert payload["status"] == "ok", payload["errors"]
+    parsed: list[dict[str, Any]] = payload["config"][0]["parsed"]
+    return parsed
+
+
+def differences(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
+                where: str = "") -> list[str]:
+    """Directive-by-directive differences, each naming its block path and both line numbers."""
+    found = []
+    for index in range(max(len(expected), len(actual))):
+        if index >= len(expected):
+            extra = actual[index]
+            found.append(f"{where}: unexpected {extra['directive']} {extra['args']} "
+                         f"(line {extra['line']})")
+            continue
+        if index >= len(actual):
+            missing = expected[index]
+            found.append(f"{where}: missing {missing['directive']} {missing['args']} "
+                         f"(expected line {missing['line']})")
+            continue
+        e, a = expected[index], actual[index]
+        if (e["directive"], e["args"]) != (a["directive"], a["args"]):
+            found.append(f"{where}: line {a['line']}: {a['directive']} {a['args']}, expected "
+                         f"{e['directive']} {e['args']} (line {e['line']})")
+        elif "block" in e or "block" in a:
+            found += differences(e.get("block", []), a.get("block", []),
+                                 f"{where}/{e['directive']} {' '.join(e['args'])}".rstrip())
+    return found
+
+
+def blocks(tree: list[dict[str, Any]], directive: str, *args: str) -> list[dict[str, Any]]:
+    return [d for d in tree if d["directive"] == directive and
+            (not args or tuple(d["args"][:len(args)]) == args)]
+
+
+def one(tree: list[dict[str, Any]], directive: str, *args: str) -> dict[str, Any]:
+    found = blocks(tree, directive, *args)
+    assert len(found) == 1, f"{directive} {args}: {len(found)} found"
+    return found[0]
+
+
+def args_of(tree: list[dict[str, Any]], directive: str) -> list[list[str]]:
+    return [d["args"] for d in tree if d["directive"] == directive]
+
+
+# -- golden files --------------------------------------------------------------------------------
+
+
+def test_the_corpus_covers_what_the_issue_asks() -> None:
+    cases = [load_case(name) for name in CASES]
+    assert "seed_example" in CASES
+    assert {c.inputs.stickiness for c in cases} == {"ip_hash", "sticky-cookie", "none"}
+    assert {bool(c.inputs.friendly_path) for c in cases} == {True, False}
+    assert {c.inputs.redirect_http for c in cases} == {True, False}
+    assert {c.snippet for c in cases} == {True, False}
+    assert {c.inputs.upstream_ca is None for c in cases} == {True, False}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_text(name: str) -> None:
+    case = load_case(name)
+    text = render(case.inputs, case.snippet).text
+    if UPDATE:
+        case.golden.write_text(text, encoding="utf-8")
+    assert case.golden.is_file(), f"no {case.golden.name}: run with CIC_STS_UPDATE_GOLDEN=1"
+    assert text == case.golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_directives(name: str, tmp_path: Path) -> None:
+    case = load_case(name)
+    rendered = parse(render(case.inputs, case.snippet).text, tmp_path, case.snippet)
+    expected = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
+    assert differences(expected, rendered) == []
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
+    case = load_case(name)
+    inputs = case.inputs
+    tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
+    if not case.snippet:
+        assert args_of(one(tree, "events")["block"], "worker_connections") == [["1024"]]
+        tree = one(tree, "http")["block"]
+
+    upstream = one(tree, "upstream", "pureconnect_servers")["block"]
+    assert args_of(upstream, "server") == [
+        [s.address, "max_fails=1", "fail_timeout=10s"] for s in inputs.servers]
+    assert args_of(upstream, "zone") == [["pureconnect_servers", "64k"]]
+    assert args_of(upstream, "ip_hash") == ([[]] if inputs.stickiness == "ip_hash" else [])
+    assert args_of(upstream, "sticky") == (
+        [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
+
+    servers = blocks(tree, "server")
+    assert len(servers) == (2 if inputs.redirect_http else 1)
+    if inputs.redirect_http:
+        redirect = servers[0]["block"]
+        assert args_of(redirect, "listen")[0][0].endswith("80")
+        assert args_of(redirect, "return") == [["301", inputs.public_origin + "$request_uri"]]
+    sts = servers[-1]["block"]
+    listen = args_of(sts, "listen")[0]
+    assert listen[-1] == "ssl" and listen[0].endswith(str(inputs.public_port))
+    assert args_of(sts, "server_name") == [[inputs.public_host]]
+    assert args_of(sts, "ssl_certificate") == [[inputs.tls_certificate]]
+    assert args_of(sts, "ssl_certificate_key") == [[inputs.tls_key]]
+    assert args_of(sts, "client_max_body_size") == [["1m"]]
+
+    friendly = inputs.friendly_path
+    prefix = f"/{friendly}/" if friendly else "/"
+    location = [b for b in blocks(sts, "location") if b["args"] == [prefix]]
+    assert len(location) == 1
+    body = location[0]["block"]
+    condition = one(body, "if")
+    assert condition["args"] == ["$http_inin_remap_base_url", "!~", ".+"]
+    assert args_of(condition["block"], "set") == [[
+        "$http_inin_remap_base_url", "$scheme://$http_host" + (f"/{friendly}" if friendly else "")]]
+    if friendly:
+        escaped = friendly.replace(".", r"\.")
+        assert args_of(body, "rewrite") == [[f"^/{escaped}/(.*)$", "/$1", "break"]]
+        assert args_of(one(sts, "location", "/")["block"], "return") == [["404"]]
+    else:
+        assert args_of(body, "rewrite") == []
+    assert args_of(body, "proxy_set_header") == [
+        ["ININ-REMAP-BASE-URL", "$http_inin_remap_base_url"],
+        ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
+        ["Host", "$host"],
+    ]
+    assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
+    # switchover: passive health checks above, retries and short connect timeout here
+    assert args_of(body, "proxy_next_upstream") == [
+        ["error", "timeout", "http_502", "http_503", "non_idempotent"]]
+    assert args_of(body, "proxy_connect_timeout") == [["3s"]]
+    assert args_of(body, "proxy_next_upstream_tries") == [[str(len(inputs.servers))]]
+    assert args_of(body, "proxy_cache") == [["off"]]
+    if inputs.upstream_ca:
+        assert args_of(body, "proxy_ssl_verify") == [["on"]]
+        assert args_of(body, "proxy_ssl_trusted_certificate") == [[inputs.upstream_ca]]
+        assert args_of(body, "proxy_ssl_name") == [[inputs.upstream_name]]
+        assert args_of(body, "proxy_ssl_server_name") == [["on"]]
+    else:
+        assert args_of(body, "proxy_ssl_verify") == [["off"]]
+
+
+def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> None:
+    """Each directive of the seed's own example is in the generated one, in the same block
+    (the generated one may add parameters after the seed's, like max_fails on a server)."""
+    seed = crossplane.parse(str(CORPUS / "seed_001_original.nginx"), single=True,
+                            comments=False)["config"][0]["parsed"]
+    ours = parse((CORPUS / "seed_example.conf").read_text(encoding="utf-8"), tmp_path, False)
+
+    def missing(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
+                where: str) -> list[str]:
+        lost = []
+        for directive in expected:
+            name, args = directive["directive"], directive["args"]
+            if name.startswith("ssl_certificate"):  # a bare file name in the seed; ours absolute
+                match = [d for d in actual if d["directive"] == name and
+                         Path(d["args"][0]).name == args[0]]
+            else:
+                match = [d for d in actual if d["directive"] == name and
+                         d["args"][:len(args)] == args]
+            if not match:
+                lost.append(f"{where}/{name} {' '.join(args)}")
+            elif "block" in directive:
+                lost += missing(directive["block"], match[0].get("block", []),
+                                f"{where}/{name} {' '.join(args)}")
+        return lost
+
+    assert missing(seed, ours, "") == []
+
+
+# -- nginx -t ------------------------------------------------------------------------------------
+
+
+@needs_nginx
+@pytest.mark.parametrize("name", [n for n in CASES if n != "sticky_cookie"])
+def test_golden_passes_nginx_t(name: str) -> None:
+    """nginx -t on the golden output (rendered again, identical as test_golden_text shows), with
+    stand-ins for the certificate files that live on the proxy machine."""
+    case = load_case(name)
+    assert render(case.inputs, case.snippet).text == case.golden.read_text(encoding="utf-8")
+    checked = nginx_test(case.inputs, case.snippet, nginx=NGINX)
+    assert "test is successful" in checked.output
+    assert checked.stand_ins  # the corpus names files on a proxy machine, not here
+
+
+@needs_nginx
+def test_sticky_cookie_is_rejected_by_open_source_nginx_on_its_line() -> None:
+    """`sticky` exists only in NGINX Plus: Debian's nginx -t must refuse it, and the error must
+    carry nginx's own message and the golden file's line."""
+    case = load_case("sticky_cookie")
+    lines = case.golden.read_text(encoding="utf-8").split("\n")
+    expected_line = 1 + next(i for i, line in enumerate(lines) if line.strip().startswith("sticky"))
+    with pytest.raises(NginxRejected) as info:
+        nginx_test(case.inputs, case.snippet, name="cic-sts.conf", nginx=NGINX)
+    error = info.value
+    assert 'unknown directive "sticky"' in error.output
+    assert error.line == expected_line
+    assert error.line_text == "sticky cookie srv_id expires=1h;"
+    assert f'unknown directive "sticky" in cic-sts.conf:{expected_line}' in str(error)
+    assert f"line {expected_line} of cic-sts.conf: sticky cookie srv_id expires=1h;" in str(error)
+    assert "NGINX Plus" in str(error)
+    assert error.exit_code == 2
+
+
+@needs_nginx
+def test_check_reports_a_certificate_that_does_not_match_its_key(tmp_path: Path,
+                                                                 key_dir: Path) -> None:
+    """nginx names no line for a key that does not match: the check finds the line by the file
+    nginx quotes."""
+    other = tmp_path / "other.key"
+    generate_tls_pair(other, tmp_path / "other.crt", ["localhost"], force=True)
+    case = load_case("seed_example")
+    inputs = replace(case.inputs, tls_certificate=str(key_dir / "tls.crt"), tls_key=str(other),
+                     log_dir=str(tmp_path))
+    with pytest.raises(NginxRejected) as info:
+        nginx_test(inputs, snippet=False, nginx=NGINX)
+    message = str(info.value)
+    assert "nginx: [emerg]" in message and str(other) in message
+    assert info.value.line_text == f"ssl_certificate_key {other};"
+    assert f"of nginx.conf: ssl_certificate_key {other};" in message
+
+
+@needs_nginx
+def test_check_maps_the_line_of_a_broken_template(tmp_path: Path) -> None:
+    """A deliberately broken template (a directive nginx does not know): the error cites the
+    line of the rendered output, not of the temporary copy nginx read."""
+    broken = tmp_path / "templates"
+    shutil.copytree(CORPUS.parent.parent.parent / "proxy_templates", broken)
+    snippet = broken / "server.conf.j2"
+    snippet.write_text(snippet.read_text().replace("proxy_cache off;", "proxy_cache_off;"))
+    case = load_case("seed_example")
+    with pytest.raises(NginxRejected) as info:
+        nginx_test(case.inputs, False, nginx=NGINX, templates=broken)
+    rendered = render(case.inputs, False, templates=broken).text.split("\n")
+    assert info.value.line is not None
+    assert rendered[info.value.line - 1].strip() == "proxy_cache_off;"
+    assert 'unknown directive "proxy_cache_off"' in str(info.value)
+
+
+def test_check_without_nginx_says_so(tmp_path: Path) -> None:
+    case = load_case("seed_example")
+    with pytest.raises(ProxyConfigError, match="--nginx: .*not an executable"):
+        nginx_test(case.inputs, False, nginx=str(tmp_path / "no-nginx"))
+
+
+# -- ownership and atomic writes -----------------------------------------------------------------
+
+
+def test_the_marker_says_whether_a_file_is_still_ours() -> None:
+    text = stamp("events {}\n")
+    assert text.startswith(MARKER) and ownership(text) == "ours"
+    assert ownership(text.replace("events", "events ")) == "edited"
+    assert ownership("events {}\n") == "foreign"
+    assert ownership("") == "foreign"
+
+
+def test_write_creates_then_replaces_its_own_file(tmp_path: Path) -> None:
+    target = tmp_path / "cic-sts.conf"
+    assert write_owned(target, stamp("a;\n")).outcome == "created"
+    assert target.read_text() == stamp("a;\n")
+    assert write_owned(target, stamp("a;\n")).outcome == "unchanged"
+    os.chmod(target, 0o640)
+    assert write_owned(target, stamp("b;\n")).outcome == "replaced"
+    assert target.read_text() == stamp("b;\n")
+    assert (target.stat().st_mode & 0o777) == 0o640  # the mode the administrator chose stays
+    assert [p.name for p in tmp_path.iterdir()] == ["cic-sts.conf"]  # no temporary left
+
+
+def test_write_refuses_a_file_it_did_not_write_or_that_was_edited(tmp_path: Path) -> None:
+    foreign = tmp_path / "nginx.conf"
+    foreign.write_text("events {}\nhttp {}\n")
+    with pytest.raises(ProxyConfigError, match="was not written by cic-sts; use --force"):
+        write_owned(foreign, stamp("x;\n"))
+    assert foreign.read_text() == "events {}\nhttp {}\n"
+
+    edited = tmp_path / "edited.conf"
+    edited.write_text(stamp("x;\n") + "# my tweak\n")
+    with pytest.raises(ProxyConfigError, match="has been edited since; use --force"):
+        write_owned(edited, stamp("y;\n"))
+    assert edited.read_text().endswith("# my tweak\n")
+
+    assert write_owned(edited, stamp("y;\n"), force=True).outcome == "forced"
+    assert edited.read_text() == stamp("y;\n")
+
+
+def test_write_is_atomic_when_it_fails_midway(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "cic-sts.conf"
+    write_owned(target, stamp("old;\n"))
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("idp.proxy.write.os.replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_owned(target, stamp("new;\n"))
+    assert target.read_text() == stamp("old;\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["cic-sts.conf"]
+
+
+def test_write_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
+    real = tmp_path / "sites-available.conf"
+    write_owned(real, stamp("a;\n"))
+    link = tmp_path / "sites-enabled.conf"
+    link.symlink_to(real)
+    write_owned(link, stamp("b;\n"))
+    assert link.is_symlink() and real.read_text() == stamp("b;\n")
+
+
+def test_write_needs_an_existing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ProxyConfigError, match="does not exist"):
+        write_owned(tmp_path / "nope" / "x.conf", stamp("a;\n"))
