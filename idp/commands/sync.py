@@ -28,13 +28,17 @@ _VERB = {Kind.CREATE: "to create", Kind.UPDATE: "to update", Kind.ADOPT: "to ado
 
 
 @click.group()
-def sync() -> None:
+@pass_cli
+def sync(cli: CliContext, /) -> None:
     """Keep Genesys Cloud users aligned with CIC users (one way, over SCIM).
 
     Every CIC user with a business e-mail gets a Genesys Cloud user with that e-mail, its
     display name and phone numbers, linked to the CIC user ID so that an e-mail change renames
     it. Genesys Cloud users the sync did not create are never changed (see sync.adopt_existing).
     """
+    if not cli.verbose:  # one log line per HTTP request would bury what matters
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @sync.command("plan")

@@ -229,10 +229,8 @@ class Applier:
         deleting = action.kind == Kind.DELETE
         result = "deleted" if deleting else "deactivated"
         message = f"{action.reason}: Genesys Cloud user {result}"
-        if remote is None:  # already gone
-            self._state.deactivated(action.user_id, f"{action.reason}: Genesys Cloud user gone",
-                                    None, None, still_in_cic=action.in_cic, email=action.email)
-            return Outcome(action, result, "already gone from Genesys Cloud")
+        if remote is None:
+            return self._gone(action, result)
         client = self._need_client()
         for _ in range(ATTEMPTS):
             try:
@@ -267,11 +265,15 @@ class Applier:
                                     still_in_cic=action.in_cic, email=action.email)
             return Outcome(action, result, genesys_id=remote.id, writes=1)
         if remote is None:
-            self._state.deactivated(action.user_id, f"{action.reason}: Genesys Cloud user gone",
-                                    None, None, still_in_cic=action.in_cic, email=action.email)
-            return Outcome(action, result, "already gone from Genesys Cloud")
+            return self._gone(action, result)
         raise GenesysUnavailable(f"Genesys Cloud user {remote.id} kept changing while it was "
                                  f"being {result} ({ATTEMPTS} tries)")
+
+    def _gone(self, action: Action, result: str) -> Outcome:
+        """The Genesys Cloud user to remove no longer exists: only our state changes."""
+        self._state.deactivated(action.user_id, f"{action.reason}: Genesys Cloud user gone",
+                                None, None, still_in_cic=action.in_cic, email=action.email)
+        return Outcome(action, result, "already gone from Genesys Cloud")
 
     # -- helpers -----------------------------------------------------------------------------
 

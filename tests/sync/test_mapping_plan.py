@@ -114,10 +114,10 @@ def test_email_case_and_phone_formatting_are_not_changes() -> None:
 
 def test_fingerprint_follows_every_owned_field() -> None:
     base = map_user(CicUser("a", "A", "a@example.com")).desired
+    again = map_user(CicUser("a", "A", "a@example.com")).desired
     renamed = map_user(CicUser("a", "B", "a@example.com")).desired
-    assert base is not None and renamed is not None
-    assert base.fingerprint("cic-sts") == map_user(
-        CicUser("a", "A", "a@example.com")).desired.fingerprint("cic-sts")  # type: ignore[union-attr]
+    assert base is not None and again is not None and renamed is not None
+    assert base.fingerprint("cic-sts") == again.fingerprint("cic-sts")
     assert base.fingerprint("cic-sts") != renamed.fingerprint("cic-sts")
     assert base.fingerprint("cic-sts") != base.fingerprint("other-authority")
 

@@ -32,7 +32,8 @@ def test_csv_with_malformed_rows(setup: SyncSetup) -> None:
     for email in ("bob@example.com", "carol@example.com"):  # neither deactivated on a bad read
         user = setup.genesys.by_user_name(email)
         assert user is not None and user["active"] is True
-    assert setup.genesys.by_user_name("alice@example.com")["displayName"] == "Alice Agent"
+    alice = setup.genesys.by_user_name("alice@example.com")
+    assert alice is not None and alice["displayName"] == "Alice Agent"
     assert setup.genesys.by_user_name("dave@example.com") is not None
 
 
@@ -63,7 +64,8 @@ def test_token_renewed_before_expiry_and_after_revocation(setup: SyncSetup) -> N
         service.close()
     assert report.results()["updated"] == 1
     assert setup.genesys.count(notes=("auth",)) == 1  # one 401, then a new token
-    assert setup.genesys.by_user_name("alice@example.com")["displayName"] == "Alice Two"
+    alice = setup.genesys.by_user_name("alice@example.com")
+    assert alice is not None and alice["displayName"] == "Alice Two"
 
 
 def test_credentials_revoked_mid_run_keep_the_work_done(setup: SyncSetup) -> None:

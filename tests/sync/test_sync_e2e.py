@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.sync.conftest import GENESYS, SyncSetup
 
 
-def by_name(setup: SyncSetup, email: str) -> dict:  # type: ignore[type-arg]
+def by_name(setup: SyncSetup, email: str) -> dict[str, Any]:
     user = setup.genesys.by_user_name(email)
     assert user is not None, f"no Genesys Cloud user {email}"
     return user
 
 
-def phones(user: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def phones(user: dict[str, Any]) -> dict[str, str]:
     return {p["type"]: p["value"] for p in user.get("phoneNumbers", [])}
 
 
