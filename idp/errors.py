@@ -34,6 +34,12 @@ class BackendUnavailable(StsError):
     """The authentication backend (CIC) could not be reached."""
 
 
+class StateUnavailable(StsError):
+    """The shared state store (Redis) cannot be reached; `status` is the HTTP answer."""
+
+    status = 503
+
+
 class SamlError(StsError):
     """A SAML message could not be accepted; `status` is the HTTP status to answer with."""
 

@@ -268,3 +268,29 @@ def test_another_server_with_the_same_secret_continues_the_session(config: Confi
     again = first.get("/ICNotifierIDP/login",
                       query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
     assert "SAMLResponse" in again.text and 'name="password"' not in again.text
+
+
+def test_redis_going_away_is_a_clear_503(tmp_path: Path, key_dir: Path, sp: Sp) -> None:
+    from tests.servers import free_port, redis_server
+
+    with redis_server(free_port(), tmp_path / "redis.log") as url:
+        config = load_config(write_config(tmp_path, key_dir, extra=(
+            f'\n[state]\nbackend = "redis"\nredis_url = "{url}"\n')))
+        seed_users(config.directory.database)
+        app = create_app(config, backend=LocalDirectory(config.directory.database,
+                                                        hasher=CHEAP_HASHER))
+        client = app.test_client()
+        page = client.get("/ICNotifierIDP/login",
+                          query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+        assert "SAMLResponse" in log_on(client, page.text).text
+    # redis-server is stopped now: the session and the throttling counters cannot be read.
+    again = client.get("/ICNotifierIDP/login",
+                       query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    assert again.status_code == 503
+    assert "Redis" in again.text and "SAMLResponse" not in again.text
+    client.delete_cookie("cicsts_session", domain="localhost")
+    fresh = client.get("/ICNotifierIDP/login",
+                       query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    assert fresh.status_code == 200  # a logon page needs no shared state yet
+    failed = log_on(client, fresh.text)
+    assert failed.status_code == 503 and "SAMLResponse" not in failed.text

@@ -7,14 +7,14 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
 from idp.auth.base import AuthBackend
 from idp.auth.factory import build_backend
 from idp.config import Config
-from idp.errors import BackendUnavailable, SamlError, StsError
+from idp.errors import BackendUnavailable, SamlError, StateUnavailable, StsError
 from idp.keys import certificate_body, read_pem
 from idp.saml.registry import Registry, ServiceProvider, genesys_provider, providers_from_metadata
 from idp.saml.signing import Signer
@@ -99,6 +99,8 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
 
     @app.before_request
     def resolve_base_url() -> None:
+        if getattr(session, "unavailable", False):
+            raise StateUnavailable("the shared session store (Redis) is unavailable")
         g.nonce = secrets.token_urlsafe(16)
         g.remap = context.remap.resolve(request.headers.get(HEADER), request.remote_addr)
         g.client = context.remap.client_address(request.remote_addr,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 import time
 from typing import Any
@@ -25,6 +26,8 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SessionInterface
 from werkzeug.wrappers import Response
 
+log = logging.getLogger(__name__)
+
 
 def derive_key(secret: str, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
@@ -36,6 +39,7 @@ class StsSession(SecureCookieSession):
 
     opened_for: Any = None
     sid: str | None = None
+    unavailable = False  # the session store could not be read
 
 
 def _lifetime(app: Flask) -> int:
@@ -104,10 +108,19 @@ class RedisSessionInterface(SessionInterface):
         self._prefix = prefix
 
     def open_session(self, app: Flask, request: Request) -> StsSession:
+        from redis.exceptions import RedisError
+
         sid = request.cookies.get(self.get_cookie_name(app))
         session = StsSession()
         if sid and len(sid) <= 64:
-            raw = self._redis.get(self._prefix + sid)
+            try:
+                raw = self._redis.get(self._prefix + sid)
+            except RedisError as exc:
+                # Flask opens the session before any handler runs; flag it so a handler can
+                # answer with a clear 503 page (see `create_app`), not a bare 500.
+                log.error("Redis unavailable, session not read: %s", type(exc).__name__)
+                session.unavailable = True
+                return session
             if raw is not None:
                 data = json.loads(raw)
                 session = StsSession(data if isinstance(data, dict) else {})
@@ -116,8 +129,16 @@ class RedisSessionInterface(SessionInterface):
         return session
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        if not session.modified:
+        from redis.exceptions import RedisError
+
+        if not session.modified or session.unavailable:
             return
+        try:
+            self._save(app, session, response)
+        except RedisError as exc:  # the answer is already made; the session is just not kept
+            log.error("Redis unavailable, session not saved: %s", type(exc).__name__)
+
+    def _save(self, app: Flask, session: Any, response: Response) -> None:
         if not session:
             if session.sid:
                 self._redis.delete(self._prefix + session.sid)

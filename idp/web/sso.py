@@ -81,18 +81,21 @@ def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Respo
 
 def _logon_form() -> Response:
     ctx = sts()
+    user_id = request.form.get("user_id", "").strip()
+    password = request.form.get("password", "")
+    limits = ctx.config.state
+    throttle = {f"failed-logon:user:{user_id.casefold()[:128]}": limits.max_failed_logons,
+                f"failed-logon:address:{g.client}": limits.max_failed_logons * 5}
+    # Read the counters first: with Redis down this is the clear 503, where a CSRF token that
+    # could not be stored would otherwise show as an expired form.
+    throttled = any(ctx.store.count(key) >= limit for key, limit in throttle.items())
     if not csrf_ok(request.form.get("csrf")):
         raise SamlRequestError("the logon form has expired or was not issued by this server "
                                "(CSRF token missing or wrong)")
     pending = ctx.pending.loads(request.form["ctx"])
     if request.form.get("intent") == "language":
         return logon_page(pending)
-    user_id = request.form.get("user_id", "").strip()
-    password = request.form.get("password", "")
-    limits = ctx.config.state
-    throttle = {f"failed-logon:user:{user_id.casefold()[:128]}": limits.max_failed_logons,
-                f"failed-logon:address:{g.client}": limits.max_failed_logons * 5}
-    if any(ctx.store.count(key) >= limit for key, limit in throttle.items()):
+    if throttled:
         # Refused without asking the backend, for known and unknown user IDs alike.
         log.warning("logon for user ID %r from %s refused: too many failed logons",
                     user_id[:128], g.client)

@@ -9,7 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from idp.errors import StateUnavailable
 
 
 class Store(ABC):
@@ -87,26 +91,40 @@ class RedisStore(Store):
         self._redis = client
         self._prefix = prefix
 
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        from redis.exceptions import RedisError
+
+        try:
+            yield
+        except RedisError as exc:
+            raise StateUnavailable(f"the shared state store (Redis) is unavailable: "
+                                   f"{type(exc).__name__}") from None
+
     def add_once(self, key: str, ttl: int) -> bool:
-        return bool(self._redis.set(self._prefix + key, 1, nx=True, ex=ttl))
+        with self._guard():
+            return bool(self._redis.set(self._prefix + key, 1, nx=True, ex=ttl))
 
     def hit(self, key: str, window: int) -> int:
         name = self._prefix + key
-        with self._redis.pipeline() as pipe:
+        with self._guard(), self._redis.pipeline() as pipe:
             pipe.incr(name)
             pipe.expire(name, window, nx=True)  # the window starts at the first event
             count, _ = pipe.execute()
         return int(count)
 
     def count(self, key: str) -> int:
-        value = self._redis.get(self._prefix + key)
+        with self._guard():
+            value = self._redis.get(self._prefix + key)
         return int(value) if value is not None else 0
 
     def clear(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
+        with self._guard():
+            self._redis.delete(self._prefix + key)
 
     def ready(self) -> bool:
         try:
-            return bool(self._redis.ping())
-        except Exception:  # noqa: BLE001  (any Redis failure means not ready)
+            with self._guard():
+                return bool(self._redis.ping())
+        except StateUnavailable:
             return False
