@@ -70,7 +70,8 @@ class ServerSettings:
         ["127.0.0.0/8", "::1/128"],
         "Addresses (CIDR) whose ININ-REMAP-BASE-URL header is honoured.")
     remap_allowed_bases: list[str] = setting(
-        [], "If not empty, the only ININ-REMAP-BASE-URL values accepted.")
+        [], "If not empty, the only ININ-REMAP-BASE-URL values accepted. "
+        "Default: server.public_base_url when that is set.")
     tls_certificate: Path = setting(Path("certs/tls.crt"), "TLS certificate for port 8043 (PEM).")
     tls_key: Path = setting(Path("certs/tls.key"), "TLS private key for port 8043 (PEM).")
     log_level: str = setting("info", "Log level: debug, info, warning or error.")

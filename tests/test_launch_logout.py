@@ -127,6 +127,21 @@ def test_launch_with_a_token_is_single_use(launch_app: tuple[Flask, TokenDirecto
     assert unknown.status_code == 403 and "already used" in unknown.text
 
 
+def test_a_token_launch_does_not_replace_the_browsers_session(
+        launch_app: tuple[Flask, TokenDirectory], sp: Sp) -> None:
+    app, backend = launch_app
+    backend.upsert(CicUser("mallory", "Mallory", "mallory@evil.example"))
+    client = app.test_client()
+    log_on(client, client.get(LAUNCH, query_string={"target": "collaborate"}, **HTTPS).text)
+    backend.tokens["evil"] = "mallory"  # a token another site POSTs through this browser
+    forced = client.post(LAUNCH, data={"target": "inbox", "token": "evil"}, **HTTPS)
+    assert sp.check(hidden(forced.text, "SAMLResponse") or "", None).get_nameid() == \
+        "mallory@evil.example"
+    after = client.get(LAUNCH, query_string={"target": "inbox"}, **HTTPS)
+    assert sp.check(hidden(after.text, "SAMLResponse") or "", None).get_nameid() == \
+        "alice@example.com"
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "../admin", "", "ADMIN"])
 def test_launch_target_must_be_on_the_allow_list(launch_app: tuple[Flask, TokenDirectory],
                                                  target: str) -> None:
@@ -271,6 +286,8 @@ def test_another_server_with_the_same_secret_continues_the_session(config: Confi
 
 
 def test_redis_going_away_is_a_clear_503(tmp_path: Path, key_dir: Path, sp: Sp) -> None:
+    from redis import Redis
+
     from tests.servers import free_port, redis_server
 
     with redis_server(free_port(), tmp_path / "redis.log") as url:
@@ -282,7 +299,15 @@ def test_redis_going_away_is_a_clear_503(tmp_path: Path, key_dir: Path, sp: Sp) 
         client = app.test_client()
         page = client.get("/ICNotifierIDP/login",
                           query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+        redis = Redis.from_url(url)
+        [anonymous] = redis.keys("cic-sts:session:*")
+        assert 0 < redis.ttl(anonymous) <= 900  # a visitor who never logs on is soon forgotten
         assert "SAMLResponse" in log_on(client, page.text).text
+        [logged_on] = redis.keys("cic-sts:session:*")
+        assert logged_on != anonymous  # a new session ID at logon
+        assert redis.ttl(logged_on) > 900
+        redis.close()
+        assert client.get("/readyz", **HTTPS).json["checks"]["state"] is True
     # redis-server is stopped now: the session and the throttling counters cannot be read.
     again = client.get("/ICNotifierIDP/login",
                        query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
@@ -294,3 +319,5 @@ def test_redis_going_away_is_a_clear_503(tmp_path: Path, key_dir: Path, sp: Sp) 
     assert fresh.status_code == 200  # a logon page needs no shared state yet
     failed = log_on(client, fresh.text)
     assert failed.status_code == 503 and "SAMLResponse" not in failed.text
+    ready = client.get("/readyz", **HTTPS)
+    assert ready.status_code == 503 and ready.json["checks"]["state"] is False

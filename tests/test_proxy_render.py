@@ -187,9 +187,9 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
         ["Host", "$host"],
     ]
     assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
-    # switchover: passive health checks above, retries and short connect timeout here
-    assert args_of(body, "proxy_next_upstream") == [
-        ["error", "timeout", "http_502", "http_503", "non_idempotent"]]
+    # switchover: passive health checks above, retries and short connect timeout here; not on
+    # 503 (the STS's own "CIC unavailable" answer) and never re-sending a POST that arrived
+    assert args_of(body, "proxy_next_upstream") == [["error", "timeout", "http_502"]]
     assert args_of(body, "proxy_connect_timeout") == [["3s"]]
     assert args_of(body, "proxy_next_upstream_tries") == [[str(len(inputs.servers))]]
     assert args_of(body, "proxy_cache") == [["off"]]

@@ -29,6 +29,7 @@ def healthz() -> Response:
 @bp.route("/readyz")
 def readyz() -> tuple[Response, int]:
     ctx = sts()
-    checks = {"signing_key": True, "backend": bool(ctx.backend.ready())}
+    checks = {"signing_key": True, "backend": bool(ctx.backend.ready()),
+              "state": ctx.store.ready()}
     ready = all(checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503

@@ -3,7 +3,8 @@
 `/ICNotifierIDP/launch?target=collaborate|inbox|admin` answers with an unsolicited signed Response
 to the launch SP (Genesys Cloud by default) whose ServiceName says where to land. The caller
 proves who the user is with the STS session (otherwise the logon page comes first) or with a
-single-use CIC auth token POSTed as `token`. Targets are names from an allow-list, resolved from
+single-use CIC auth token POSTed as `token` (which proves this one launch only: it starts no
+STS session). Targets are names from an allow-list, resolved from
 the configuration: nothing the caller sends becomes a URL, and RelayState is never taken from it.
 """
 
@@ -20,7 +21,7 @@ from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestErro
 from idp.genesys.regions import region_domain
 from idp.web.context import sts
 from idp.web.sso import issue_response, logon_page, message_page
-from idp.web.state import PendingLogon, current_session, start_session
+from idp.web.state import PendingLogon, current_session, one_time_session
 
 bp = Blueprint("launch", __name__)
 log = logging.getLogger(__name__)
@@ -87,4 +88,6 @@ def _with_token(pending: PendingLogon, token: str) -> Response:
         log.error("authentication backend unavailable: %s", exc)
         return message_page("error_title", "backend_unavailable", status=503)
     log.info("launch for %r with a CIC auth token", user.user_id)
-    return issue_response(pending, user, start_session(user.user_id))
+    # The token proves who this one launch is for, not who uses this browser: a token POSTed
+    # from another site must not replace the STS session the browser has, so none is stored.
+    return issue_response(pending, user, one_time_session(user.user_id))

@@ -28,7 +28,11 @@ class RemapPolicy:
         self.default_base = config.public_base_url
         self.trusted = [ipaddress.ip_network(c, strict=False)
                         for c in config.server.trusted_proxies]
-        self.allowed = {u.rstrip("/") for u in config.server.remap_allowed_bases}
+        # The proxy builds the base from the Host header the browser sent and passes on one a
+        # client set itself; with a public base configured, only that base is believed.
+        allowed = config.server.remap_allowed_bases or (
+            [config.server.public_base_url] if config.server.public_base_url else [])
+        self.allowed = {u.rstrip("/") for u in allowed}
 
     def resolve(self, header: str | None, remote_addr: str | None) -> Remap:
         if header is None:

@@ -26,6 +26,8 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SessionInterface
 from werkzeug.wrappers import Response
 
+from idp.web.state import PENDING_MAX_AGE
+
 log = logging.getLogger(__name__)
 
 
@@ -140,14 +142,17 @@ class RedisSessionInterface(SessionInterface):
 
     def _save(self, app: Flask, session: Any, response: Response) -> None:
         if not session:
+            _delete_cookie(self, app, response)  # first: the browser forgets even if Redis fails
             if session.sid:
                 self._redis.delete(self._prefix + session.sid)
-            _delete_cookie(self, app, response)
             return
         if session.sid is None or session.get("uid") != session.opened_for:
             # A new session, or a logon: a new ID, so an ID seen before logon is worthless.
             if session.sid:
                 self._redis.delete(self._prefix + session.sid)
             session.sid = secrets.token_urlsafe(32)
-        self._redis.set(self._prefix + session.sid, json.dumps(dict(session)), ex=_lifetime(app))
+        # Before logon a session holds only a CSRF token: keep it as long as a logon form lives,
+        # so visitors who never log on do not fill Redis for a whole session lifetime.
+        ttl = _lifetime(app) if "uid" in session else PENDING_MAX_AGE
+        self._redis.set(self._prefix + session.sid, json.dumps(dict(session)), ex=ttl)
         _set_cookie(self, app, response, session.sid)

@@ -84,18 +84,21 @@ def _logon_form() -> Response:
     user_id = request.form.get("user_id", "").strip()
     password = request.form.get("password", "")
     limits = ctx.config.state
-    throttle = {f"failed-logon:user:{user_id.casefold()[:128]}": limits.max_failed_logons,
-                f"failed-logon:address:{g.client}": limits.max_failed_logons * 5}
-    # Read the counters first: with Redis down this is the clear 503, where a CSRF token that
+    user_key = f"logon-attempts:user:{user_id.casefold()[:128]}"
+    address_key = f"failed-logons:address:{g.client}"
+    # Read a counter first: with Redis down this is the clear 503, where a CSRF token that
     # could not be stored would otherwise show as an expired form.
-    throttled = any(ctx.store.count(key) >= limit for key, limit in throttle.items())
+    address_throttled = ctx.store.count(address_key) >= limits.max_failed_logons * 5
     if not csrf_ok(request.form.get("csrf")):
         raise SamlRequestError("the logon form has expired or was not issued by this server "
                                "(CSRF token missing or wrong)")
     pending = ctx.pending.loads(request.form["ctx"])
     if request.form.get("intent") == "language":
         return logon_page(pending)
-    if throttled:
+    # Attempts per user ID are counted before the backend is asked, so that parallel attempts
+    # cannot all pass the check; a successful logon clears the count.
+    attempts = ctx.store.hit(user_key, limits.failed_logon_window)
+    if address_throttled or attempts > limits.max_failed_logons:
         # Refused without asking the backend, for known and unknown user IDs alike.
         log.warning("logon for user ID %r from %s refused: too many failed logons",
                     user_id[:128], g.client)
@@ -106,13 +109,12 @@ def _logon_form() -> Response:
         user = ctx.backend.authenticate(user_id, password)
     except AuthenticationFailed:
         log.info("logon failed for user ID %r from %s", user_id[:128], g.client)
-        for key in throttle:
-            ctx.store.hit(key, limits.failed_logon_window)
+        ctx.store.hit(address_key, limits.failed_logon_window)
         return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
         return logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
-    ctx.store.clear(next(iter(throttle)))
+    ctx.store.clear(user_key)
     if not user.email:
         log.info("user %r logged on but has no business e-mail; no assertion issued", user_id)
         return message_page("no_email_title", "no_email", status=403)

@@ -66,10 +66,15 @@ def start_session(user_id: str) -> StsSession:
     """Record a fresh logon; a new CSRF token too, so one seen before logon is useless after."""
     session.clear()
     session.permanent = True
-    started = StsSession(user_id, time.time(), "_" + secrets.token_hex(16))
+    started = one_time_session(user_id)
     session.update(uid=started.user_id, at=started.auth_time, sid=started.session_index,
                    csrf=secrets.token_urlsafe(24))
     return started
+
+
+def one_time_session(user_id: str) -> StsSession:
+    """A session for one answer only, kept nowhere."""
+    return StsSession(user_id, time.time(), "_" + secrets.token_hex(16))
 
 
 def csrf_token() -> str:

@@ -42,6 +42,7 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, int]] = {}  # key -> (expires, count)
+        self._swept = 0.0
 
     def _live(self, key: str, now: float) -> tuple[float, int] | None:
         entry = self._entries.get(key)
@@ -51,11 +52,14 @@ class MemoryStore(Store):
         return entry
 
     def _make_room(self, now: float) -> None:
-        if len(self._entries) >= self.MAX_KEYS:
+        if len(self._entries) < self.MAX_KEYS:
+            return
+        if now - self._swept > 1.0:  # a full sweep at most once a second
+            self._swept = now
             for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
                 del self._entries[key]
-        if len(self._entries) >= self.MAX_KEYS:  # still full: drop the oldest-expiring
-            del self._entries[min(self._entries, key=lambda k: self._entries[k][0])]
+        if len(self._entries) >= self.MAX_KEYS:  # still full: drop the oldest entry
+            del self._entries[next(iter(self._entries))]
 
     def add_once(self, key: str, ttl: int) -> bool:
         now = time.monotonic()
