@@ -111,14 +111,17 @@ class IcwsSettings:
     servers: list[str] = setting(
         [], "The CIC servers (switchover pair) as \"host\" or \"host:port\", tried in this "
         "order; required for directory.backend = \"icws\" and sync.source = \"icws\".")
-    scheme: str = setting("https", "https or http.")
+    scheme: str = setting("https", "https or http (needs allow_plain_http).")
+    allow_plain_http: bool = setting(
+        False, "Accept scheme = \"http\", which sends CIC passwords unencrypted.")
     port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).")
     ca_file: Path | None = setting(
         None, "CA certificates (PEM) that CIC's TLS certificate must chain to. "
         "Default: the system's CAs.")
-    timeout: int = setting(5, "Seconds to wait for one ICWS answer.")
+    timeout: int = setting(5, "Seconds one ICWS request may take in all.")
     failover_timeout: int = setting(
-        15, "Seconds one logon may spend trying the servers of the pair in all.")
+        15, "Seconds one logon may spend trying the servers of the pair in all; a whole logon "
+        "ends within failover_timeout + 2 x timeout.")
     application_name: str = setting("cic-sts", "applicationName sent with every ICWS logon.")
     language: str = setting("en-us", "Accept-Language sent with every ICWS request.")
     service_user: str = setting(
@@ -203,7 +206,9 @@ class ProxySettings:
     friendly_path: str | None = setting(
         None, "Path the STS is published under (\"\" publishes at /). Default: the path of "
         "server.public_base_url, else PureConnect.")
-    listen_address: str = setting("", "IP address the proxy listens on. Default: all.")
+    listen_address: str = setting(
+        "", "IP address the proxy listens on. Default: all IPv4 addresses, and all IPv6 ones "
+        "too when the public host is an IPv6 address.")
     tls_certificate: str = setting("", "Certificate (PEM) the proxy shows browsers.")
     tls_key: str = setting("", "Its private key (PEM).")
     certificates_on_target: bool = setting(
@@ -538,6 +543,9 @@ def _check_icws(config: Config) -> None:
                           "\"icws\": the sync reads CIC users with a service account")
     if icws.scheme not in DEFAULT_PORTS:
         raise ConfigError(f"icws.scheme: https or http, got {icws.scheme!r}")
+    if icws.scheme == "http" and not icws.allow_plain_http:
+        raise ConfigError("icws.scheme = \"http\" sends CIC passwords unencrypted: use https, "
+                          "or set icws.allow_plain_http = true to accept that")
     if icws.port > 65535:
         raise ConfigError(f"icws.port: must be 1-65535 (or 0 for the default), got {icws.port}")
     for text in icws.servers:

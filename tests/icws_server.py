@@ -13,14 +13,17 @@ It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
   omitted), ``where`` (``eq``, ``sw``, ``ct``; a comma is "and") and ``Range: items=a-b`` (at
   most 200 items per answer when properties are selected; ``Content-Range`` in the answer).
 
-Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `answer`
-(answer every logon with a fixed status and body), `stop()` / `start()`; `CicDirectory.issue_token`
-(also ``POST /icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request.
-Auth tokens live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
+Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `drip` (send
+the answers within a session one byte at a time), `answer` (answer every logon with a fixed status
+and body), `stop()` / `start()`; `CicDirectory.issue_token` (also ``POST /icws-test/auth-tokens``,
+outside ``/icws``); and `IcwsServer.log`, every request. Auth tokens live 7 seconds on the
+directory's clock, which tests can replace with a `FakeClock`. `DripServer` is a server that
+sends every answer, status line and headers included, one byte at a time.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import socket
@@ -153,6 +156,8 @@ class IcwsServer:
         self.mode = "primary"
         self.alternates: list[str] = []
         self.delay = 0.0
+        #: Seconds between two bytes of the answers within a session (the headers go at once).
+        self.drip = 0.0
         self.answer: tuple[int, Any] | None = None
         self.sessions: dict[str, Session] = {}
         self.log: list[Logged] = []
@@ -192,6 +197,12 @@ class IcwsServer:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def _dripping(self, data: bytes) -> Iterator[bytes]:
+        for index in range(len(data)):
+            if self._stopping.wait(self.drip):
+                return
+            yield data[index:index + 1]
+
     def requests(self, method: str | None = None, path: str | None = None) -> list[Logged]:
         return [r for r in self.log if (method is None or r.method == method)
                 and (path is None or re.fullmatch(path, r.path))]
@@ -211,6 +222,10 @@ class IcwsServer:
             self.log.append(Logged(request.method, request.path, dict(request.args),
                                    dict(request.headers), response.status_code,
                                    request.get_json(silent=True)))
+            if self.drip and re.fullmatch(r"/icws/\d+/.+", request.path):
+                data = response.get_data()
+                response.response = self._dripping(data)
+                response.headers["Content-Length"] = str(len(data))
             return response
 
         app.add_url_rule("/icws/connection", view_func=self._connect, methods=["POST"])
@@ -314,6 +329,79 @@ class IcwsServer:
         return jsonify({"authToken": self.directory.issue_token(body["userID"])}), 201
 
 
+class DripServer:
+    """A server that answers every request one byte every `interval` seconds, status line and
+    headers included: every read of the client gets a byte long before a per-read timeout could
+    fire, so only a deadline on the whole request ends it. The answer is a logon's 201."""
+
+    def __init__(self, host: str, interval: float = 0.2,
+                 tls: tuple[Path, Path] | None = None) -> None:
+        self.host, self.port, self.interval = host, free_port(host), interval
+        self.context: ssl.SSLContext | None = None
+        if tls:
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.context.load_cert_chain(str(tls[0]), str(tls[1]))
+        body = json.dumps({"sessionId": "1000000001", "csrfToken": "c" * 32}).encode()
+        self.answer = (b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        self.requests = 0  # requests read
+        self.finished = 0  # answers that were sent to the end
+        self._stopping = threading.Event()
+        self._listener: socket.socket | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._listener = socket.create_server((self.host, self.port))
+        self._listener.settimeout(0.05)
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        try:
+            connection.settimeout(5)
+            if self.context is not None:
+                connection = self.context.wrap_socket(connection, server_side=True)
+            received = b""
+            while b"\r\n\r\n" not in received:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            while length and len(body) < int(length.group(1)):
+                body += connection.recv(65536)
+            self.requests += 1
+            for index in range(len(self.answer)):
+                if self._stopping.wait(self.interval):
+                    return
+                connection.sendall(self.answer[index:index + 1])
+            self.finished += 1
+        except OSError:
+            pass  # the client gave up: what the tests want
+        finally:
+            connection.close()
+
+
 def _error(status: int, error_id: str, message: str) -> tuple[Response, int]:
     return jsonify({"errorId": error_id, "message": message}), status
 
@@ -407,7 +495,7 @@ class IcwsPair:
     def reset(self) -> None:
         for server in self.servers:
             server.log.clear()
-            server.delay, server.answer = 0.0, None
+            server.delay, server.drip, server.answer = 0.0, 0.0, None
             if server._server is None:
                 server.start()
         self.primary.mode, self.backup.mode = "primary", "backup"

@@ -4,9 +4,11 @@ on 127.0.0.2 and 127.0.0.3, over TLS verified against the test CA."""
 from __future__ import annotations
 
 import itertools
+import logging
 import ssl
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,15 +20,18 @@ from idp.cic.icws import (
     AUTH_TOKEN,
     IC_AUTH,
     IcwsClient,
+    IcwsSession,
     IcwsUnavailable,
     ListChanged,
     SessionLost,
+    deadline,
 )
 from idp.cic.service import ServiceSession
 from idp.cic.source import IcwsSource
 from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError, SyncError
 from tests.icws_server import (
     CicDirectory,
+    DripServer,
     FakeClock,
     IcwsPair,
     IcwsServer,
@@ -461,7 +466,7 @@ def test_sync_source_snapshot(pair: IcwsPair, client: IcwsClient) -> None:
 
 
 def mock_client(handler: httpx.MockTransport) -> IcwsClient:
-    return IcwsClient(["cic1", "cic2"], scheme="http", transport=handler)
+    return IcwsClient(["cic1", "cic2"], scheme="http", allow_plain_http=True, transport=handler)
 
 
 @pytest.mark.parametrize("answer", [
@@ -501,8 +506,221 @@ def test_alternates_go_to_configured_servers_with_their_ports() -> None:
         return httpx.Response(400, json={"errorId": "error.request.connection."
                                                     "authenticationFailure", "message": "no"})
 
-    client = IcwsClient(["cic1:9000", "cic2:9001"], scheme="http",
+    client = IcwsClient(["cic1:9000", "cic2:9001"], scheme="http", allow_plain_http=True,
                         transport=httpx.MockTransport(handler))
     with pytest.raises(AuthenticationFailed):
         client.authenticate("alice", "wrong")
     assert seen == ["cic1:9000", "cic2:9001"]
+
+
+# -- plain HTTP ------------------------------------------------------------------------------
+
+
+def test_plain_http_needs_to_be_asked_for_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(ConfigError, match="icws.allow_plain_http"):
+        IcwsClient(["cic1"], scheme="http")
+    with caplog.at_level(logging.WARNING, logger="idp.cic.icws"):
+        IcwsClient(["cic1"], scheme="http", allow_plain_http=True).close()
+    assert "unencrypted to cic1:8018" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="idp.cic.icws"):
+        IcwsClient(["cic1"]).close()
+    assert caplog.text == ""
+
+
+def test_plain_http_sends_passwords_to_no_host_that_is_not_configured() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        return httpx.Response(503, json={"alternateHostList": ["elsewhere.example", "CIC2"],
+                                         "errorId": "error.server.notAcceptingConnections"})
+
+    client = mock_client(httpx.MockTransport(handler))
+    with pytest.raises(IcwsUnavailable):
+        client.authenticate("alice", PASSWORD)
+    assert seen == ["cic1", "cic2"]
+
+
+# -- deadlines -------------------------------------------------------------------------------
+
+SLACK = 0.4  # scheduling, TLS handshakes and Python on a busy test machine
+
+
+@pytest.fixture
+def drip_servers(key_dir: Path) -> Iterator[Callable[..., DripServer]]:
+    started: list[DripServer] = []
+
+    def start(host: str, tls: bool = True) -> DripServer:
+        server = DripServer(host, interval=0.1,
+                            tls=(key_dir / "tls.crt", key_dir / "tls.key") if tls else None)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_a_server_that_drips_its_answer_is_cut_off_and_the_other_answers(
+        pair: IcwsPair, key_dir: Path, drip_servers: Callable[..., DripServer]) -> None:
+    # One byte every 0.1 s, headers included: a limit between two reads (1 s) never fires.
+    dripping = drip_servers("127.0.0.2")
+    pair.backup.mode = "primary"
+    client = IcwsClient([dripping.address, pair.backup.address], ca_file=key_dir / "tls.crt",
+                        timeout=1.0, failover_timeout=3.0)
+    started = time.monotonic()
+    try:
+        assert client.authenticate("alice", PASSWORD).user_id == "alice"
+    finally:
+        client.close()
+    assert 1.0 <= time.monotonic() - started < 1.0 + SLACK
+    assert (dripping.requests, dripping.finished) == (1, 0)
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["https", "http"])
+def test_a_dripping_pair_gives_up_within_the_failover_time(
+        key_dir: Path, drip_servers: Callable[..., DripServer], tls: bool) -> None:
+    servers = [drip_servers(host, tls) for host in ("127.0.0.2", "127.0.0.3")]
+    client = IcwsClient([s.address for s in servers], scheme="https" if tls else "http",
+                        allow_plain_http=not tls, ca_file=key_dir / "tls.crt", timeout=1.0,
+                        failover_timeout=1.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(BackendUnavailable) as info:
+            client.connect_password("alice", PASSWORD)
+    finally:
+        client.close()
+    assert 1.5 <= time.monotonic() - started < 1.5 + SLACK
+    assert "127.0.0.2:" in str(info.value) and "127.0.0.3:" in str(info.value)
+    assert "no answer within 1 s" in str(info.value)
+    assert "no answer within 0.5 s" in str(info.value)  # what was left of failover_timeout
+    assert all(s.finished == 0 for s in servers)
+
+
+def test_a_dripping_record_read_fails_after_the_request_timeout(pair: IcwsPair,
+                                                                key_dir: Path) -> None:
+    pair.primary.drip = 0.1  # the answers within a session; the logon itself is quick
+    client = make_client(pair, key_dir, timeout=1.0, failover_timeout=3.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(IcwsUnavailable, match="no answer within 1 s"):
+            client.authenticate("alice", PASSWORD)
+    finally:
+        client.close()
+    assert 1.0 <= time.monotonic() - started < 1.0 + SLACK
+    assert [r.method for r in pair.primary.log] == ["POST", "GET", "DELETE"]  # logged off
+
+
+def test_a_whole_logon_ends_within_its_bound(pair: IcwsPair, key_dir: Path) -> None:
+    client = make_client(pair, key_dir, timeout=1.2, failover_timeout=1.2)
+    assert client.logon_timeout == pytest.approx(3.6)  # failover_timeout + 2 x timeout
+    backend = IcwsBackend(client, ServiceSession(client, *SERVICE), cache_ttl=0)
+    try:
+        assert backend.lookup("bob") is not None  # the service session is open
+        pair.primary.sessions.clear()  # and CIC forgets it
+        # Every request now takes 1 s, within the 1.2 s limit: the user's logon, the service
+        # session's read (401), its new logon, the read again and the logoff would take 5 s.
+        pair.primary.delay = 1.0
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            backend.authenticate("alice", PASSWORD)
+        assert 3.5 <= time.monotonic() - started < 3.6 + SLACK
+    finally:
+        pair.primary.delay = 0.0
+        backend.close()
+
+
+def test_waiting_for_the_service_session_ends_at_the_deadline(client: IcwsClient) -> None:
+    service = ServiceSession(client, *SERVICE)
+    opened = threading.Event()
+
+    def hold() -> None:  # another thread that is opening the session
+        with service._lock:
+            opened.set()
+            time.sleep(1.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    opened.wait()
+    started = time.monotonic()
+    with deadline(0.3), pytest.raises(IcwsUnavailable, match="did not open in time"):
+        service.run(lambda session: session.check())
+    assert time.monotonic() - started < 0.3 + SLACK
+    holder.join()
+    service.close()
+
+
+def test_a_request_past_the_deadline_fails_at_once(client: IcwsClient) -> None:
+    with deadline(0):
+        started = time.monotonic()
+        with pytest.raises(IcwsUnavailable, match="gave up: out of time"):
+            client.connect_password("alice", PASSWORD)
+        assert time.monotonic() - started < 0.1
+
+
+# -- user lists that do not end ----------------------------------------------------------------
+
+
+def record(user_id: str) -> dict[str, object]:
+    return {"configurationId": {"id": user_id, "displayName": user_id}}
+
+
+def listing(pages: Callable[[httpx.Request], httpx.Response]) -> IcwsSession:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/icws/connection":
+            return httpx.Response(201, json={"sessionId": "1", "csrfToken": "c"})
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return pages(request)
+
+    return mock_client(httpx.MockTransport(handler)).connect_password(*SERVICE)
+
+
+def test_a_list_that_ignores_range_fails_instead_of_looping() -> None:
+    asked: list[str] = []
+    same = [record(f"u{i:03}") for i in range(200)]
+
+    def pages(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers["Range"])
+        assert len(asked) <= 5, "still paging"
+        return httpx.Response(200, json={"items": same})  # Range ignored, no Content-Range
+
+    with listing(pages) as session:
+        users = session.iter_users()
+        assert len(list(itertools.islice(users, 200))) == 200
+        with pytest.raises(IcwsUnavailable, match="ignore the Range header"):
+            next(users)
+    assert asked == ["items=0-199", "items=200-399"]
+
+
+def test_a_list_that_does_not_end_is_read_no_further_than_max_users() -> None:
+    asked: list[str] = []
+    size = [10**9]
+
+    def pages(request: httpx.Request) -> httpx.Response:  # new users on every page
+        asked.append(request.headers["Range"])
+        assert len(asked) <= 50, "still paging"
+        first, last = map(int, request.headers["Range"].removeprefix("items=").split("-"))
+        return httpx.Response(200, json={"items": [record(f"u{i:06}") for i in
+                                                   range(first, min(last + 1, size[0]))]})
+
+    with listing(pages) as session:
+        with pytest.raises(IcwsUnavailable, match="did not end after 11 pages of 100"):
+            list(session.iter_users(page_size=100, max_users=1000))
+        assert len(asked) == 11
+        size[0], asked[:] = 1000, []  # exactly max_users: ten full pages, then an empty one
+        assert len(list(session.iter_users(page_size=100, max_users=1000))) == 1000
+        assert len(asked) == 11
+
+
+def test_a_service_session_is_kept_when_the_deadline_passes_before_a_request(
+        pair: IcwsPair, client: IcwsClient) -> None:
+    service = ServiceSession(client, *SERVICE)
+    assert service.run(lambda session: session.get_user("alice")) is not None
+    with deadline(0), pytest.raises(IcwsUnavailable, match="out of time"):
+        service.run(lambda session: session.get_user("alice"))
+    assert service.run(lambda session: session.get_user("bob")) is not None
+    assert posts(pair.primary) == 1  # the same session throughout
+    service.close()

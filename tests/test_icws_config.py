@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,21 @@ def test_missing_service_password_stops_the_start(tmp_path: Path) -> None:
         build_backend(config)
 
 
-def test_http_uses_port_8018(tmp_path: Path) -> None:
-    config = load(tmp_path, ICWS + 'scheme = "http"\n')
-    backend = build_backend(config)
+def test_http_needs_allow_plain_http_uses_port_8018_and_warns(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert "icws.allow_plain_http = true" in refused(tmp_path, ICWS + 'scheme = "http"\n')
+    config = load(tmp_path, ICWS + 'scheme = "http"\nallow_plain_http = true\n')
+    with caplog.at_level(logging.WARNING, logger="idp.cic.icws"):
+        backend = build_backend(config)
     assert isinstance(backend, IcwsBackend)
     assert backend.client.servers[0].port == 8018
     backend.close()
+    assert "unencrypted" in caplog.text and "cic1.example.com:8018" in caplog.text
+    https = load(tmp_path, ICWS + "allow_plain_http = true\n")  # allowed, not used: no warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="idp.cic.icws"):
+        build_backend(https).close()
+    assert caplog.text == ""
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import crossplane
+import httpx
 import pytest
 
 from idp.errors import ProxyConfigError
 from idp.keys import generate_tls_pair
+from idp.proxy import check
 from idp.proxy.check import NginxRejected, nginx_test
-from idp.proxy.inputs import ProxyInputs, from_settings, validate
+from idp.proxy.inputs import ProxyInputs, Upstream, from_settings, validate
 from idp.proxy.render import render
 from idp.proxy.write import MARKER, ownership, stamp, write_owned
+from tests.servers import free_port
 
 CORPUS = Path(__file__).resolve().parent / "testdata" / "proxy"
 CASES = sorted(path.stem for path in CORPUS.glob("*.toml"))
@@ -115,6 +121,9 @@ def test_the_corpus_covers_what_the_issue_asks() -> None:
     assert {c.inputs.redirect_http for c in cases} == {True, False}
     assert {c.snippet for c in cases} == {True, False}
     assert {c.inputs.upstream_ca is None for c in cases} == {True, False}
+    # an IPv6 public host without a listen address, with the port-80 redirect
+    assert any(":" in c.inputs.public_host and c.inputs.listen_address is None
+               and c.inputs.redirect_http for c in cases)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -152,16 +161,26 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
     assert args_of(upstream, "sticky") == (
         [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
 
+    # IPv4 only, or the listen address; IPv6 too when browsers come by an IPv6 address
+    ipv6 = ":" in inputs.public_host
+    hosts = ([inputs.listen_address] if inputs.listen_address is not None
+             else [None, "::"] if ipv6 else [None])
+    host = f"[{inputs.public_host}]" if ipv6 else inputs.public_host
+
+    def listens(port: int, *flags: str) -> list[list[str]]:
+        return [[str(port) if h is None else f"[{h}]:{port}" if ":" in h else f"{h}:{port}",
+                 *flags] for h in hosts]
+
     servers = blocks(tree, "server")
     assert len(servers) == (2 if inputs.redirect_http else 1)
     if inputs.redirect_http:
         redirect = servers[0]["block"]
-        assert args_of(redirect, "listen")[0][0].endswith("80")
+        assert args_of(redirect, "listen") == listens(inputs.redirect_port)
+        assert args_of(redirect, "server_name") == [[host]]
         assert args_of(redirect, "return") == [["301", inputs.public_origin + "$request_uri"]]
     sts = servers[-1]["block"]
-    listen = args_of(sts, "listen")[0]
-    assert listen[-1] == "ssl" and listen[0].endswith(str(inputs.public_port))
-    assert args_of(sts, "server_name") == [[inputs.public_host]]
+    assert args_of(sts, "listen") == listens(inputs.public_port, "ssl")
+    assert args_of(sts, "server_name") == [[host]]  # nginx never matches a bare IPv6 address
     assert args_of(sts, "ssl_certificate") == [[inputs.tls_certificate]]
     assert args_of(sts, "ssl_certificate_key") == [[inputs.tls_key]]
     assert args_of(sts, "client_max_body_size") == [["1m"]]
@@ -297,6 +316,74 @@ def test_check_maps_the_line_of_a_broken_template(tmp_path: Path) -> None:
     assert info.value.line is not None
     assert rendered[info.value.line - 1].strip() == "proxy_cache_off;"
     assert 'unknown directive "proxy_cache_off"' in str(info.value)
+
+
+def test_check_of_an_ipv6_public_host_moves_only_the_ports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where nginx -t cannot listen on the real ports, the check of a configuration that
+    listens on IPv4 and IPv6 keeps both listen lines (a listen address would drop one)."""
+    case = load_case("ipv6_public_host")
+    real = check._bind_problem
+    monkeypatch.setattr(check, "_bind_problem", lambda address, port: (
+        f"*:{port}: Permission denied" if port in (443, 80) else real(address, port)))
+    stand_in, _, notes = check._stand_ins(case.inputs, tmp_path)
+    assert stand_in.listen_hosts == (None, "::")
+    assert stand_in.public_port not in (443, 80) and stand_in.redirect_port not in (443, 80)
+    assert any("listened on other ports instead" in note for note in notes)
+    if os.access(NGINX, os.X_OK):
+        checked = nginx_test(case.inputs, case.snippet, nginx=NGINX)
+        assert "test is successful" in checked.output
+
+
+@needs_nginx
+def test_nginx_sends_a_browser_that_came_by_ipv6_to_the_sts(tmp_path: Path,
+                                                           key_dir: Path) -> None:
+    """Real nginx, the snippet beside another (default) server on the same port: a request to
+    https://[::1]:PORT/ reaches the STS's server block (server_name [::1]) over IPv6."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port, refused = int(probe.getsockname()[1]), free_port()  # nothing listens on refused
+    certificate, key = str(key_dir / "tls.crt"), str(key_dir / "tls.key")
+    inputs = replace(load_case("ipv6_public_host").inputs, public_host="::1", public_port=port,
+                     servers=(Upstream("127.0.0.1", refused),), redirect_http=False,
+                     tls_certificate=certificate, tls_key=key, log_dir=str(tmp_path))
+    (tmp_path / "cic-sts.conf").write_text(render(inputs, snippet=True).text)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""events {{}}
+http {{{check._temp_paths(tmp_path)} access_log off;
+    server {{
+        listen {port} ssl default_server;
+        listen [::]:{port} ssl default_server;
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};
+        return 418;
+    }}
+    include {tmp_path}/cic-sts.conf;
+}}
+""")
+    nginx = subprocess.Popen([NGINX, "-p", f"{tmp_path}/", "-c", str(conf), "-e",
+                              str(tmp_path / "error.log"), "-g",
+                              f"daemon off; pid {tmp_path}/nginx.pid;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        with httpx.Client(verify=False, timeout=5) as browser:
+            for _ in range(100):
+                try:
+                    other = browser.get(f"https://127.0.0.1:{port}/PureConnect/x")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError((tmp_path / "error.log").read_text())
+            assert other.status_code == 418  # Host 127.0.0.1: the other server
+            sts = browser.get(f"https://[::1]:{port}/PureConnect/ICNotifierIDP/login")
+            # The STS's block took it, and found no server of the pair (none listens).
+            assert sts.status_code == 502
+            assert browser.get(f"https://[::1]:{port}/elsewhere").status_code == 404
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
 
 
 def test_check_without_nginx_says_so(tmp_path: Path) -> None:

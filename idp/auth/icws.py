@@ -13,6 +13,10 @@ it, reads the user's record, and closes the session. Where the record is read wi
 
 Successful lookups and logons leave the user's record (never the password) in a small cache for
 ``icws.cache_ttl`` seconds.
+
+A logon, a lookup and a readiness check each end within ``IcwsClient.logon_timeout`` seconds
+(failover_timeout + 2 x timeout), however slowly CIC answers: below the reverse proxy's read
+timeout, so the browser gets the STS's own "CIC unavailable" page rather than the proxy's 504.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from idp.auth.base import AuthBackend, CicUser
-from idp.cic.icws import IcwsClient, IcwsSession, SessionLost
+from idp.cic.icws import IcwsClient, IcwsSession, SessionLost, deadline
 from idp.cic.service import ServiceSession
 from idp.config import IcwsSettings
 from idp.errors import BackendUnavailable
@@ -102,7 +106,8 @@ class IcwsBackend(AuthBackend):
         cached = self.cache.get(user_id)
         if cached is not None or self.service is None:
             return cached
-        user = self.service.run(lambda session: session.get_user(user_id))
+        with deadline(self.client.logon_timeout):
+            user = self.service.run(lambda session: session.get_user(user_id))
         if user is not None:
             self.cache.put(user, user_id)
         return user
@@ -116,7 +121,8 @@ class IcwsBackend(AuthBackend):
         if self._ready is not None and now - self._ready[0] < READY_TTL:
             return self._ready[1]
         try:
-            ok = self.service.run(_check_or_lose)
+            with deadline(self.client.logon_timeout):
+                ok = self.service.run(_check_or_lose)
         except BackendUnavailable:
             ok = False
         self._ready = (now, ok)

@@ -8,8 +8,21 @@ Switchover. Only one server of a pair accepts connections; the other answers ``P
 server that last accepted one first, then the configured servers in order, following every
 ``alternateHostList`` (same scheme and port as the server that named it, unless the host is a
 configured server, whose own port is used). A refused connection, a timeout or a 5xx moves on to
-the next server too. No server is tried twice in one logon, and the whole attempt is bounded by
+the next server too. No server is tried twice in one logon, and trying the servers is bounded by
 `IcwsClient.failover_timeout`.
+
+Time limits are deadlines, not limits between two bytes: httpx's ``timeout`` applies to each read,
+so a server that sends one byte a second would hold a request for ever. Every ICWS request ends
+`IcwsClient.timeout` seconds after it started at the latest, whatever the server does; the
+connections of the client's own transport check the calling thread's deadline (`deadline`)
+before every connect, read and write, and a request that runs out of time fails like one that got
+no answer. A whole logon (`IcwsClient.authenticate`, `IcwsClient.logon_with_token`: the servers
+of the pair, the record read, perhaps by a service session that must be reopened, and the logoff)
+shares one deadline, `IcwsClient.logon_timeout` = failover_timeout + 2 x timeout seconds.
+
+Plain HTTP sends passwords in clear text; the configuration must ask for it
+(``icws.allow_plain_http``), and then passwords go only to the configured servers: an
+``alternateHostList`` naming another host is not followed.
 
 Answers. 201 opens a session (csrfToken and sessionId, also sent as headers, and a cookie whose
 name starts with ``icws_``); later requests carry the session ID in the path, the CSRF token in
@@ -28,13 +41,16 @@ import http.cookiejar
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from idp.auth.base import AUTH_FAILED_MESSAGE, CicUser
@@ -56,6 +72,8 @@ CSRF_HEADER = "ININ-ICWS-CSRF-Token"
 SESSION_HEADER = "ININ-ICWS-Session-ID"
 #: ICWS answers at most this many items per request when properties are selected.
 MAX_PAGE_SIZE = 200
+#: More users than any CIC has: a user list that does not end before this is read no further.
+MAX_USERS = 1_000_000
 
 
 class IcwsUnavailable(BackendUnavailable):
@@ -127,11 +145,15 @@ class IcwsClient:
         language: str = "en-us",
         auth_token_type: str = AUTH_TOKEN,
         auth_token_field: str = AUTH_TOKEN_FIELD,
+        allow_plain_http: bool = False,
         transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`transport` replaces the client's own (tests): it does not enforce deadlines."""
         if scheme not in DEFAULT_PORTS:
             raise ConfigError(f"icws.scheme: https or http, got {scheme!r}")
+        if scheme == "http" and not allow_plain_http:
+            raise ConfigError("icws.scheme = \"http\" sends CIC passwords unencrypted: use "
+                              "https, or set icws.allow_plain_http = true to accept that")
         default_port = DEFAULT_PORTS[scheme]
         self.servers = [s if isinstance(s, Server) else parse_server(s, default_port)
                         for s in servers]
@@ -143,17 +165,20 @@ class IcwsClient:
         self.application_name = application_name
         self.auth_token_type = auth_token_type
         self.auth_token_field = auth_token_field
-        self._clock = clock
         self._preferred: Server | None = None
+        if scheme == "http":
+            log.warning("icws.scheme = \"http\" (icws.allow_plain_http): CIC passwords and "
+                        "session tokens cross the network unencrypted to %s",
+                        ", ".join(map(str, self.servers)))
         self._http = httpx.Client(
-            verify=tls_context(ca_file) if scheme == "https" else False,
             timeout=timeout,
             headers={"Accept-Language": language, "Accept": "application/json",
                      "User-Agent": APPLICATION_NAME},
             cookies=_refusing_jar(),
             follow_redirects=False,
             trust_env=False,  # CIC is on the local network: no proxy variables, no SSL_CERT_FILE
-            transport=transport,
+            transport=transport or _DeadlineTransport(
+                tls_context(ca_file) if scheme == "https" else None),
         )
 
     @classmethod
@@ -168,7 +193,13 @@ class IcwsClient:
                    timeout=settings.timeout, failover_timeout=settings.failover_timeout,
                    application_name=settings.application_name, language=settings.language,
                    auth_token_type=settings.auth_token_type,
-                   auth_token_field=settings.auth_token_field)
+                   auth_token_field=settings.auth_token_field,
+                   allow_plain_http=settings.allow_plain_http)
+
+    @property
+    def logon_timeout(self) -> float:
+        """The most a whole logon takes: trying the servers, reading the record, logging off."""
+        return self.failover_timeout + 2 * self.timeout
 
     def close(self) -> None:
         self._http.close()
@@ -191,14 +222,15 @@ class IcwsClient:
         """Check the password with CIC and return the user's record; the session is closed.
 
         `reader` reads the record (for example with a service account's session); by default
-        the user's own new session reads it."""
-        with self.connect_password(user_id, password) as session:
+        the user's own new session reads it. All of it ends within `logon_timeout` seconds."""
+        with deadline(self.logon_timeout), self.connect_password(user_id, password) as session:
             return _read_own_record(session, session.user_id or user_id, reader)
 
     def logon_with_token(self, token: str,
                          reader: Callable[[str], CicUser | None] | None = None) -> CicUser:
-        """Log on with a single-use auth token and return whose it was; the session is closed."""
-        with self.connect_token(token) as session:
+        """Log on with a single-use auth token and return whose it was; the session is closed.
+        All of it ends within `logon_timeout` seconds."""
+        with deadline(self.logon_timeout), self.connect_token(token) as session:
             if not session.user_id:
                 raise IcwsUnavailable(
                     f"CIC ({session.server}) accepted the auth token but did not say whose it is "
@@ -207,7 +239,11 @@ class IcwsClient:
 
     def connect(self, body: dict[str, str]) -> IcwsSession:
         """``POST /icws/connection`` across the pair; see the module documentation."""
-        deadline = self._clock() + self.failover_timeout
+        started = time.monotonic()
+        with deadline(self.failover_timeout):
+            return self._connect(body, started)
+
+    def _connect(self, body: dict[str, str], started: float) -> IcwsSession:
         queue = self._first_choices()
         tried: list[Server] = []
         problems: list[str] = []
@@ -215,15 +251,15 @@ class IcwsClient:
             server = queue.pop(0)
             if server in tried:
                 continue
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                problems.append(f"gave up after {self.failover_timeout:g} s")
+            remaining = time_left()
+            if remaining is not None and remaining <= 0:
+                problems.append(f"gave up: out of time after {time.monotonic() - started:.1f} s")
                 break
             tried.append(server)
-            wait = min(self.timeout, remaining)
+            wait = min(self.timeout, remaining if remaining is not None else self.timeout)
             try:
-                response = self._http.post(f"{server.base_url(self.scheme)}/icws/connection",
-                                           json=body, timeout=wait)
+                response = self.send("POST", f"{server.base_url(self.scheme)}/icws/connection",
+                                     json=body)
             except httpx.TransportError as exc:
                 problems.append(f"{server}: {describe(exc, wait)}")
                 log.warning("ICWS %s", problems[-1])
@@ -264,6 +300,10 @@ class IcwsClient:
             if configured is not None:
                 found.append(configured)
                 continue
+            if self.scheme == "http":  # no password in clear text to a host nobody configured
+                log.warning("ICWS server %s named alternate host %r, which is not in "
+                            "icws.servers: not followed over plain HTTP", answered, host[:100])
+                continue
             try:
                 found.append(parse_server(host, answered.port))
             except ValueError:
@@ -285,8 +325,14 @@ class IcwsClient:
                            display_name=_str(data.get("userDisplayName")), tried=tuple(tried))
 
     def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request on the shared connection pool (sessions add their own headers)."""
-        return self._http.request(method, url, **kwargs)
+        """One request on the shared connection pool (sessions add their own headers). It ends
+        within `timeout` seconds, or earlier at the deadline of an enclosing `deadline` block;
+        a request with no time left fails at once, as a timeout."""
+        with deadline(self.timeout):
+            left = time_left()
+            if left is None or left <= 0:
+                raise httpx.ConnectTimeout("no time left for the request")
+            return self._http.request(method, url, timeout=left, **kwargs)
 
 
 @dataclass
@@ -317,11 +363,15 @@ class IcwsSession:
                f"{quote(self.session_id, safe='')}{path}")
         sent = {CSRF_HEADER: self.csrf_token, **({"Cookie": self.cookie} if self.cookie else {}),
                 **(headers or {})}
+        left = time_left()
+        if left is not None and left <= 0:  # not the session's fault: it is not lost
+            raise IcwsUnavailable(f"CIC ({self.server}): out of time before the request could "
+                                  "be sent")
+        wait = self.client.timeout if left is None else min(self.client.timeout, left)
         try:
             response = self.client.send(method, url, params=params, headers=sent)
         except httpx.TransportError as exc:
-            raise SessionLost(f"CIC ({self.server}): {describe(exc, self.client.timeout)}") \
-                from None
+            raise SessionLost(f"CIC ({self.server}): {describe(exc, wait)}") from None
         if response.status_code == 401:
             raise SessionLost(f"CIC ({self.server}) no longer knows the session "
                               f"({IcwsError.of(response)})")
@@ -347,15 +397,22 @@ class IcwsSession:
                                   f"{IcwsError.of(response)}{hint}")
         return _user(_json(response), self.server)
 
-    def iter_users(self, where: str = "", page_size: int = MAX_PAGE_SIZE) -> Iterator[CicUser]:
-        """Every user (matching `where`), read `page_size` at a time with ``Range: items=a-b``."""
+    def iter_users(self, where: str = "", page_size: int = MAX_PAGE_SIZE,
+                   max_users: int = MAX_USERS) -> Iterator[CicUser]:
+        """Every user (matching `where`), read `page_size` at a time with ``Range: items=a-b``.
+
+        A full page of users already read means CIC ignored ``Range`` (or the list moved by a
+        page): whether more users follow cannot be told, so that is an error rather than the
+        end of the list (a list that ends early would look like deleted users to the sync). So
+        is a list that has not ended after enough pages for `max_users` users."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1-{MAX_PAGE_SIZE}")
         params = {"select": USER_SELECT, **({"where": where} if where else {})}
         seen: set[str] = set()
         start = 0
         first_total: int | None = None
-        while True:
+        max_pages = -(-max_users // page_size) + 1  # the last one may come back empty
+        for _ in range(max_pages):
             response = self.request("GET", "/configuration/users", params=params,
                                     headers={"Range": f"items={start}-{start + page_size - 1}"})
             if response.status_code == 416:  # asked past the end
@@ -374,15 +431,25 @@ class IcwsSession:
                 # A user added or deleted meanwhile shifts the pages: one may have been skipped.
                 raise ListChanged(f"CIC's user list changed while it was read ({first_total} "
                                   f"users, then {total})")
+            new = 0
             for item in items:
                 user = _user(item, self.server)
                 if user.user_id.casefold() not in seen:
                     seen.add(user.user_id.casefold())
+                    new += 1
                     yield user
             start += len(items)
             # A short page is the last; so is one larger than asked for (Range was ignored).
             if len(items) != page_size or (total is not None and start >= total):
                 return
+            if not new:
+                raise IcwsUnavailable(
+                    f"CIC ({self.server}) answered items={start - len(items)}-{start - 1} of "
+                    "the user list with users already read: it seems to ignore the Range "
+                    "header, so whether more users follow cannot be told")
+        raise IcwsUnavailable(f"CIC's user list ({self.server}) did not end after {max_pages} "
+                              f"pages of {page_size} (more than {max_users} users): stopped "
+                              "reading it")
 
     def close(self) -> None:
         """Log off (``DELETE /icws/{session}/connection``). Never raises: CIC ends idle sessions
@@ -408,6 +475,103 @@ def _read_own_record(session: IcwsSession, user_id: str,
     return user
 
 
+_DEADLINE: ContextVar[float | None] = ContextVar("icws_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every ICWS request this thread makes within the block is over `seconds` from now, or at
+    the deadline of an enclosing block if that is earlier: the connections of `IcwsClient`'s own
+    transport fail a connect, read or write that would run past it, as a timeout."""
+    end = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(end if outer is None else min(end, outer))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds to the deadline of the enclosing `deadline` block (negative: passed), or None."""
+    end = _DEADLINE.get()
+    return None if end is None else end - time.monotonic()
+
+
+def _capped(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    """`timeout`, shortened to the time left before the thread's deadline; `error` if none is."""
+    left = time_left()
+    if left is None:
+        return timeout
+    if left <= 0:
+        raise error("the deadline of the ICWS request passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation ends by the calling thread's deadline. A read is one
+    ``recv`` (on a TLS socket: one record, which CPython bounds as a whole), so no read runs
+    past the deadline however slowly the server sends."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _capped(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _capped(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        # CPython bounds the whole handshake by the socket timeout, not each read of it.
+        return _DeadlineStream(self._stream.start_tls(
+            ssl_context, server_hostname, _capped(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_tcp(
+            host, port, _capped(timeout, httpcore.ConnectTimeout), local_address,
+            socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None,
+                            ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _capped(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's own transport, on connections that honour the thread's `deadline`. httpx has no
+    public way to give its transport a network backend, so the connection pool it built is
+    replaced by one built alike with `_DeadlineBackend` (the deadline tests would fail if an
+    httpx release stopped using it)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(verify=ssl_context or False, trust_env=False)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20,
+                              keepalive_expiry=5.0)  # httpx's defaults
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=_DeadlineBackend())
+
+
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Verify CIC's certificate and host name against `ca_file`, or the system's CAs."""
     try:
@@ -420,7 +584,7 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
 def describe(exc: httpx.TransportError, timeout: float) -> str:
     """One line for a failed request, without the URL (which the caller names)."""
     if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout:g} s ({type(exc).__name__})"
+        return f"no answer within {round(timeout, 1):g} s ({type(exc).__name__})"
     reason = str(exc) or type(exc).__name__
     if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
         return f"TLS certificate not trusted (check icws.ca_file): {_snippet(reason)}"

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from idp.cic.icws import IcwsClient, IcwsSession, IcwsUnavailable, SessionLost
+from idp.cic.icws import IcwsClient, IcwsSession, IcwsUnavailable, SessionLost, time_left
 from idp.errors import AuthenticationFailed
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ class ServiceSession:
             session.close()
 
     def _current(self) -> IcwsSession:
-        with self._lock:  # one logon at a time, not one per waiting thread
+        # One logon at a time, not one per waiting thread; a thread inside a `deadline` block
+        # waits for another's logon only until its deadline.
+        left = time_left()
+        if not self._lock.acquire(timeout=-1 if left is None else max(0.0, left)):
+            raise IcwsUnavailable(f"the ICWS session of the service account {self.user_id!r} "
+                                  "did not open in time (another request is opening it)")
+        try:
             if self._session is None:
                 try:
                     self._session = self.client.connect_password(self.user_id, self._password)
@@ -56,6 +62,8 @@ class ServiceSession:
                         f"CIC refused the logon of the service account {self.user_id!r} "
                         "(icws.service_user / icws.service_password)") from None
             return self._session
+        finally:
+            self._lock.release()
 
     def _forget(self, session: IcwsSession) -> None:
         with self._lock:

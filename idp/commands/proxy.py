@@ -44,7 +44,9 @@ def proxy() -> None:
 @click.option("--public-port", type=int, help="Public HTTPS port (default 443).")
 @click.option("--friendly-path", metavar="PATH",
               help='Path the STS is published under (default PureConnect; "" for /).')
-@click.option("--listen-address", metavar="IP", help="Listen on this address only.")
+@click.option("--listen-address", metavar="IP",
+              help="Listen on this address only (default: every IPv4 address, and every IPv6 "
+              "address too when the public host is an IPv6 address).")
 @click.option("--tls-cert", "tls_certificate", metavar="FILE",
               help="Certificate (PEM) browsers are shown.")
 @click.option("--tls-key", metavar="FILE", help="Its private key (PEM).")

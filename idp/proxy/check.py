@@ -119,32 +119,58 @@ def _stand_ins(inputs: ProxyInputs, prefix: Path) -> tuple[ProxyInputs, dict[str
     # 1024 without root, or an address of the proxy machine, would fail here for no fault of
     # the configuration.
     ports = [inputs.public_port] + ([inputs.redirect_port] if inputs.redirect_http else [])
-    refused = next((why for why in (_bind_problem(inputs.listen_address, p) for p in ports)
-                    if why), None)
-    if refused:
+    hosts = inputs.listen_hosts
+    refused = next((why for why in (_bind_problem(h, p) for h in hosts for p in ports) if why),
+                   None)
+    if refused and len(hosts) == 1:
         stand_in = replace(stand_in, listen_address="127.0.0.1", public_port=_free_port(),
                            redirect_port=_free_port())
         notes.append(f"nginx -t cannot listen where the proxy will ({refused}): it listened on "
                      "127.0.0.1 instead")
+    elif refused:  # every IPv4 and every IPv6 address: a listen address would drop a line
+        ipv6 = _bind_problem("::", 0)
+        if ipv6:
+            raise ProxyConfigError(f"nginx -t cannot listen on IPv6 here ({ipv6}), as the "
+                                   "proxy of an IPv6 public host will: run --check on the "
+                                   "proxy machine")
+        public, redirect = _free_port(hosts), _free_port(hosts)
+        stand_in = replace(stand_in, public_port=public, redirect_port=redirect)
+        notes.append(f"nginx -t cannot listen where the proxy will ({refused}): it listened on "
+                     "other ports instead")
     return stand_in, replaced, notes
 
 
 def _bind_problem(address: str | None, port: int) -> str | None:
+    """Why nginx -t could not listen on `address` (None: every IPv4 address) and `port`."""
+    error = _bind_error(address, port)
+    if error is None or error.errno == errno.EADDRINUSE:  # in use: nginx -t accepts that
+        return None
+    where = f"[{address}]" if address and ":" in address else address or "*"
+    return f"{where}:{port}: {error.strerror}"
+
+
+def _bind_error(address: str | None, port: int) -> OSError | None:
     family = socket.AF_INET6 if address and ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as nginx does
             probe.bind((address or "0.0.0.0", port))
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:  # in use: nginx -t accepts that, and so do we
-                return f"{address or '*'}:{port}: {exc.strerror}"
+    except OSError as exc:  # also a machine without IPv6
+        return exc
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_port(hosts: tuple[str | None, ...] = ("127.0.0.1",)) -> int:
+    """A port nothing listens on, on each of `hosts` (None: every IPv4 address)."""
+    for _ in range(20):
+        with socket.socket() as probe:
+            probe.bind((hosts[0] or "0.0.0.0", 0))
+            port = int(probe.getsockname()[1])
+        if all(_bind_error(host, port) is None for host in hosts[1:]):
+            return port
+    raise ProxyConfigError("found no free port to run nginx -t on")
 
 
 def _readable(path: str) -> bool:

@@ -103,6 +103,20 @@ class ProxyInputs:
     redirect_port: int = 80
 
     @property
+    def server_name(self) -> str:
+        """The public host as nginx's server_name matches it: an IPv6 address in brackets, as
+        browsers send it in the Host header (nginx never matches a bare ``::1``)."""
+        return f"[{self.public_host}]" if ":" in self.public_host else self.public_host
+
+    @property
+    def listen_hosts(self) -> tuple[str | None, ...]:
+        """Where nginx listens: the listen address; else every IPv4 address (None) and, when
+        browsers reach the proxy by an IPv6 address, every IPv6 address (``::``) as well."""
+        if self.listen_address is not None:
+            return (self.listen_address,)
+        return (None, "::") if ":" in self.public_host else (None,)
+
+    @property
     def public_origin(self) -> str:
         host = f"[{self.public_host}]" if ":" in self.public_host else self.public_host
         return f"https://{host}" if self.public_port == 443 else f"https://{host}:{self.public_port}"
