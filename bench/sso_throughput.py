@@ -195,8 +195,16 @@ def main() -> None:
         wrk = run_wrk(url, cookie, args.connections, args.seconds)
         cpu = process_tree_cpu(server.pid) - cpu_before
         wall = time.monotonic() - wall_before
+        # The same server answering /healthz (no SAML at all): the ceiling that gunicorn, TLS
+        # and Flask set on this machine, per core, for comparison.
+        cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
+        health = run_wrk(f"https://{bind}/healthz", cookie, args.connections, args.seconds)
+        health_cores = (process_tree_cpu(server.pid) - cpu_before) / (
+            time.monotonic() - wall_before)
     results.update({f"https_{k}": v for k, v in wrk.items()})
     results["server_cores_used"] = round(cpu / wall, 2)
+    results["healthz_per_s"] = health["rate"]
+    results["healthz_per_core_per_s"] = round(health["rate"] / max(health_cores, 0.01), 1)
     results.update({f"in_process_{k}_per_s": v for k, v in
                     in_process_signing(config_path, 2000).items()})
     openssl = float(results["openssl_rsa2048_sign_per_s"])  # type: ignore[arg-type]
@@ -216,6 +224,9 @@ def main() -> None:
         ("  latency p50 / p99", f"{wrk['p50']:.2f} ms / {wrk['p99']:.2f} ms"),
         ("  server CPU", f"{cores:.2f} cores (non-2xx: {wrk['non2xx']}, "
                          f"socket errors: {wrk['socket_errors']})"),
+        ("  signed Responses/s per server core", f"{wrk['rate'] / cores:9.1f}"),
+        ("same server, /healthz per server core",
+         f"{r['healthz_per_core_per_s']:9.1f} answers/s (no SAML: the HTTP ceiling)"),
         ("in process, our signer", f"{r['in_process_ours_per_s']:9.1f} Responses/s"),
         ("in process, pysaml2 default (xmlsec1)",
          f"{r['in_process_pysaml2_xmlsec1_per_s']:9.1f} Responses/s"),

@@ -24,7 +24,7 @@ log = logging.getLogger("idp.sync")
 
 _VERB = {Kind.CREATE: "to create", Kind.UPDATE: "to update", Kind.ADOPT: "to adopt",
          Kind.LINK: "to link", Kind.DEACTIVATE: "to deactivate", Kind.DELETE: "to delete",
-         Kind.SKIP: "not synced", Kind.CONFLICT: "in conflict"}
+         Kind.SKIP: "not synced", Kind.CONFLICT: "in conflict", Kind.FORGET: "to forget"}
 
 
 @click.group()

@@ -4,6 +4,11 @@ Client-credentials tokens cannot be refreshed: a new one is requested shortly be
 one expires (the lifetime is set per OAuth client, 300 s to 48 h), and at once when the API
 answers 401 (revoked token, or a clock that lied). One token is shared by all threads; a lock
 makes sure only one of them asks for a new one.
+
+The token request is retried like an API request: a 429 waits what its Retry-After says (up to
+`MAX_RETRY_AFTER`; a longer wait fails at once, saying how long), 5xx and network errors back off
+with jitter. Whether the login host was reached is told to a `ConnectionWatch` (the SCIM client),
+so that an unreachable login host is a lost connection too.
 """
 
 from __future__ import annotations
@@ -14,16 +19,30 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
 from idp.errors import GenesysAuthError, GenesysUnavailable
+from idp.genesys.ratelimit import retry_after
 
 log = logging.getLogger(__name__)
 
 #: Tries for the token request itself (network errors, 5xx, 429).
 TOKEN_ATTEMPTS = 4
+
+#: The longest Retry-After a token request waits for (every request waits with it).
+MAX_RETRY_AFTER = 60.0
+
+#: Answers meaning the login host was not reached (a gateway in front of it answered).
+_GATEWAY = (502, 503, 504)
+
+
+class ConnectionWatch(Protocol):
+    def network_failure(self, problem: str) -> None: ...
+
+    def reached(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -53,11 +72,12 @@ class ClientCredentials:
         self._lock = threading.Lock()
         self._token: _Token | None = None
 
-    def token(self) -> str:
-        """A token that is not about to expire, fetched now if needed."""
+    def token(self, watch: ConnectionWatch | None = None) -> str:
+        """A token that is not about to expire, fetched now if needed (`watch` hears whether
+        the login host could be reached)."""
         with self._lock:
             if self._token is None or self._clock() >= self._token.refresh_at:
-                self._token = self._fetch()
+                self._token = self._fetch(watch)
             return self._token.value
 
     def invalidate(self, value: str) -> None:
@@ -67,12 +87,14 @@ class ClientCredentials:
             if self._token is not None and self._token.value == value:
                 self._token = None
 
-    def _fetch(self) -> _Token:
+    def _fetch(self, watch: ConnectionWatch | None) -> _Token:
         host = urlsplit(self.token_url).netloc
         problem = ""
+        wait = 0.0
         for attempt in range(TOKEN_ATTEMPTS):
             if attempt:
-                self._sleep(min(8.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0))
+                self._sleep(wait)
+            wait = min(8.0, 0.5 * 2 ** (attempt + 1)) * random.uniform(0.5, 1.0)  # by default
             started = self._clock()
             try:
                 answer = self._http.post(
@@ -80,8 +102,25 @@ class ClientCredentials:
                     auth=(self.client_id, self._secret), headers={"Accept": "application/json"})
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if watch is not None:
+                    watch.network_failure(f"token request to {host}: {problem}")
                 continue
-            if answer.status_code == 429 or answer.status_code >= 500:
+            if watch is not None:
+                if answer.status_code in _GATEWAY:
+                    watch.network_failure(f"token request to {host}: HTTP {answer.status_code}")
+                else:
+                    watch.reached()
+            if answer.status_code == 429:
+                problem = "HTTP 429"
+                asked = retry_after(answer)
+                if asked is not None and asked > MAX_RETRY_AFTER:
+                    raise GenesysUnavailable(
+                        f"Genesys Cloud ({host}) refuses token requests for now (HTTP 429): it "
+                        f"asks to wait {asked:.0f} s")
+                if asked is not None:
+                    wait = asked
+                continue
+            if answer.status_code >= 500:
                 problem = f"HTTP {answer.status_code}"
                 continue
             if answer.status_code in (400, 401, 403):

@@ -16,6 +16,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
 
 
 class TokenBucket:
@@ -57,3 +61,21 @@ class TokenBucket:
         with self._lock:
             self._paused_until = max(self._paused_until, moment)
             self._tat = max(self._tat, moment + self._burst)
+
+
+def retry_after(answer: httpx.Response) -> float | None:
+    """Retry-After as seconds (it may also be an HTTP date); None when absent or unreadable."""
+    value = answer.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

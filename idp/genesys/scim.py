@@ -6,7 +6,10 @@ around it. The sync needs all three, and needs them tested: the few SCIM calls i
 JSON, so this module makes them directly on httpx and keeps every retry decision in one place
 (`ScimClient._send`):
 
-- every attempt first takes a token from a shared `TokenBucket` (the configured rate);
+- every attempt first has an access token (fetched now if needed), then takes its slot from a
+  shared `TokenBucket` (the configured rate), then is sent at once: nothing may come between
+  the slot and the send, or the threads held up there would all send together when it ends
+  (a slow token request once made four threads burst past the rate);
 - 429: wait what Retry-After says (all threads wait: the limit is per token), then retry;
 - 5xx and network errors: retry after an exponential backoff with jitter;
 - 401: fetch a new access token once, then retry;
@@ -18,8 +21,8 @@ JSON, so this module makes them directly on httpx and keeps every retry decision
 
 Requests are counted as Successful, Failed (answered with an error, or given up) and Retried,
 like CIC's health view. "Connection lost" is logged once when requests stop reaching Genesys
-Cloud (`LOST_AFTER` network failures in a row), "connection restored" once when one gets through
-again.
+Cloud (`LOST_AFTER` network failures in a row, token requests to the login host included),
+"connection restored" once when one gets through again.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -48,7 +50,7 @@ from idp.errors import (
     VersionConflict,
 )
 from idp.genesys.oauth import ClientCredentials
-from idp.genesys.ratelimit import TokenBucket
+from idp.genesys.ratelimit import TokenBucket, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +200,14 @@ class ScimClient:
         retries = 0
         renewed_token = False
         while True:
+            # The token first, then the slot, then the send at once: a thread that waited for
+            # a token after taking its slot would send late, together with the next slots.
+            try:
+                token = self.credentials.token(self)
+            except GenesysUnavailable:
+                self.stats.count(failed=1)
+                raise
             self._bucket.acquire()
-            token = self.credentials.token()
             headers = {"Authorization": f"Bearer {token}", "Accept": SCIM_JSON}
             if content is not None:
                 headers["Content-Type"] = SCIM_JSON
@@ -211,7 +219,7 @@ class ScimClient:
                                             content=content, headers=headers)
             except httpx.TransportError as exc:
                 problem = _describe(exc)
-                self._network_failure(problem)
+                self.network_failure(problem)
                 if not repeatable and not isinstance(exc, _NOT_SENT):
                     self.stats.count(failed=1)
                     raise OutcomeUnknown(f"{what}: no answer ({problem}); it may have been "
@@ -219,9 +227,9 @@ class ScimClient:
             else:
                 status = answer.status_code
                 if status in _GATEWAY:
-                    self._network_failure(f"HTTP {status}")
+                    self.network_failure(f"HTTP {status}")
                 else:
-                    self._reached()
+                    self.reached()
                 if status < 400 or (status == 404 and missing_ok):
                     self._answered("ok", "")
                     self.stats.count(successful=1)
@@ -234,7 +242,7 @@ class ScimClient:
                     continue
                 problem = f"HTTP {status}{_detail(answer)}"
                 if status == 429:
-                    wait = _retry_after(answer)
+                    wait = retry_after(answer)
                     if wait is None:
                         wait = self._backoff(retries + 1)
                     self._bucket.pause_until(self._clock() + wait)
@@ -266,7 +274,9 @@ class ScimClient:
 
     # -- connection state and health ---------------------------------------------------------
 
-    def _network_failure(self, problem: str) -> None:
+    def network_failure(self, problem: str) -> None:
+        """A request (to the API or, through the credentials, to the login host) did not reach
+        Genesys Cloud."""
         with self._lock:
             self._failures_in_row += 1
             newly_lost = not self._lost and self._failures_in_row >= LOST_AFTER
@@ -278,7 +288,8 @@ class ScimClient:
             log.warning("%s", message)
             self._event("connection_lost", message)
 
-    def _reached(self) -> None:
+    def reached(self) -> None:
+        """A request reached Genesys Cloud, whatever it answered."""
         with self._lock:
             self._failures_in_row = 0
             restored = self._lost
@@ -320,24 +331,6 @@ def _version(answer: httpx.Response, user: dict[str, Any] | None) -> str | None:
     meta = (user or {}).get("meta")
     version = meta.get("version") if isinstance(meta, dict) else None
     return version if isinstance(version, str) and version else None
-
-
-def _retry_after(answer: httpx.Response) -> float | None:
-    """Retry-After as seconds (it may also be an HTTP date); None when absent or unreadable."""
-    value = answer.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _scim_error_fields(answer: httpx.Response) -> tuple[str, str]:

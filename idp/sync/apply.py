@@ -12,12 +12,20 @@ The writes themselves:
 - update, adopt, deactivate, delete: with If-Match on the version last seen. When Genesys Cloud
   answers invalidVers (somebody changed the user meanwhile), the user is read again, the changes
   recomputed against what it now has, and sent again.
+- a rename refused because another user has the e-mail (uniqueness): when that user is ours and
+  its own CIC user wants another e-mail now (two users swapping e-mails, a rotation), it is moved
+  aside first, to the temporary userName ``<32 hex digits>@rename.invalid`` (userName and work
+  e-mail), and the rename sent again; its own action, in this pass, gives it its new e-mail. The
+  ``.invalid`` top-level domain is reserved (RFC 2606): the address is well-formed, as Genesys
+  Cloud requires, can belong to nobody, and a random UUID keeps two of them apart. Its state row
+  is marked so that a pass killed in between still renames it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,8 +52,8 @@ from idp.sync.mapping import (
     link_of,
     patch_operations,
 )
-from idp.sync.plan import PHASES, Action, Kind, Options
-from idp.sync.state import SyncState
+from idp.sync.plan import PHASES, Action, Kind, Options, moving_away
+from idp.sync.state import SyncState, user_key
 from idp.sync.view import Remote, TargetedView, keep_fields
 
 log = logging.getLogger(__name__)
@@ -53,8 +61,11 @@ log = logging.getLogger(__name__)
 #: Tries per user: creates whose answer was lost, writes that met a newer version.
 ATTEMPTS = 3
 
+#: Domain of the temporary userName of a user moved aside to free its e-mail (see above).
+RENAME_DOMAIN = "rename.invalid"
+
 RESULTS = ("created", "updated", "adopted", "linked", "deactivated", "deleted", "skipped",
-           "conflict", "error", "not attempted")
+           "conflict", "forgotten", "error", "not attempted")
 
 
 @dataclass(frozen=True)
@@ -78,8 +89,10 @@ class Applier:
     def __init__(self, client: ScimClient | None, state: SyncState, options: Options, *,
                  concurrency: int = 4, stop: threading.Event | None = None,
                  on_outcome: Callable[[Outcome], None] | None = None,
-                 after_each: Callable[[], None] | None = None) -> None:
+                 after_each: Callable[[], None] | None = None,
+                 targets: dict[str, str] | None = None) -> None:
         self._client = client
+        self._targets = targets or {}  # Plan.targets: who should have which e-mail
         self._state = state
         self._options = options
         self._concurrency = concurrency
@@ -92,7 +105,7 @@ class Applier:
 
     def run(self, actions: list[Action]) -> list[Outcome]:
         outcomes = [self._finish(self._local(a)) for a in actions
-                    if a.kind in (Kind.SKIP, Kind.CONFLICT)]
+                    if a.kind in (Kind.SKIP, Kind.CONFLICT, Kind.FORGET)]
         for phase in PHASES:
             batch = [a for a in actions if a.kind in phase]
             if not batch:
@@ -138,6 +151,9 @@ class Applier:
             raise
 
     def _local(self, action: Action) -> Outcome:
+        if action.kind == Kind.FORGET:
+            self._state.forget(action.user_id)
+            return Outcome(action, "forgotten", action.reason)
         if action.kind == Kind.CONFLICT:
             self._state.not_synced(action.user_id, f"conflict: {action.reason}", action.email)
             return Outcome(action, "conflict", action.reason)
@@ -190,7 +206,10 @@ class Applier:
     def _write(self, action: Action, desired: Desired, remote: Remote, fields: set[str],
                result: str, writes: int = 0) -> Outcome:
         authority = self._options.authority
-        for _ in range(ATTEMPTS):
+        attempts = 0
+        moved = False  # the holder of the e-mail was moved aside (once at most)
+        while attempts < ATTEMPTS:
+            attempts += 1
             if not fields:
                 self._synced(action, desired, remote)
                 return Outcome(action, result, genesys_id=remote.id, writes=writes)
@@ -208,6 +227,11 @@ class Applier:
                 remote = fresh
                 continue
             except UniquenessConflict:
+                if "userName" in fields and not moved and self._move_aside(desired, remote):
+                    moved = True
+                    writes += 1
+                    attempts -= 1  # not this user's fault: the same try again
+                    continue
                 message = (f"cannot change the e-mail to {desired.user_name}: another Genesys "
                            "Cloud user already has it")
                 self._state.failed(action.user_id, message, email=desired.user_name)
@@ -252,7 +276,8 @@ class Applier:
                 if fresh.record.get("active") is False and not deleting:
                     record, version = fresh.record, fresh.version
                     self._state.deactivated(action.user_id, message, version, record,
-                                            still_in_cic=action.in_cic, email=action.email)
+                                            still_in_cic=action.in_cic, email=action.email,
+                                            genesys_id=remote.id)
                     return Outcome(action, result, genesys_id=remote.id)
                 remote = fresh
                 continue
@@ -262,7 +287,8 @@ class Applier:
                 remote = None
                 break
             self._state.deactivated(action.user_id, message, version, record,
-                                    still_in_cic=action.in_cic, email=action.email)
+                                    still_in_cic=action.in_cic, email=action.email,
+                                    genesys_id=remote.id)
             return Outcome(action, result, genesys_id=remote.id, writes=1)
         if remote is None:
             return self._gone(action, result)
@@ -279,15 +305,34 @@ class Applier:
 
     def _find_own(self, desired: Desired) -> Remote | None:
         """The Genesys Cloud user carrying our link for `desired`, if there is one."""
-        found = TargetedView(self._need_client(), self._options.authority).lookup(
-            desired.user_id, desired.user_name)
-        if found.by_link is not None:
-            return found.by_link
-        by_name = found.by_name
-        if by_name is not None and (link_of(by_name.record, self._options.authority) or "") \
-                .casefold() == desired.user_id.casefold():
-            return by_name
-        return None
+        return TargetedView(self._need_client(), self._options.authority).lookup(
+            desired.user_id, desired.user_name).by_link
+
+    def _move_aside(self, desired: Desired, remote: Remote) -> bool:
+        """Free `desired`'s e-mail for `remote` by renaming the user that has it, if that user
+        is ours and its CIC user wants another e-mail now. Whether it was done."""
+        authority = self._options.authority
+        client = self._need_client()
+        holder = TargetedView(client, authority).holder(desired.user_name)
+        if (holder is None or holder.id == remote.id
+                or not moving_away(holder, desired.user_name, self._targets, authority)):
+            return False
+        owner = link_of(holder.record, authority) or ""
+        if user_key(owner) == user_key(desired.user_id):
+            return False
+        temporary = f"{uuid.uuid4().hex}@{RENAME_DOMAIN}"
+        ops = patch_operations(holder.record, Desired(owner, temporary, "", {}), authority,
+                               {"userName", "emails[work]"})
+        try:
+            client.patch_user(holder.id, ops, holder.version)
+        except (VersionConflict, UniquenessConflict):
+            return False  # it changed meanwhile: this rename fails now, the next pass retries
+        log.info("%s: moved Genesys Cloud user %s of CIC user %s aside (%s) to free %s",
+                 desired.user_id, holder.id, owner, temporary, desired.user_name)
+        self._state.moved_aside(owner, holder.id, (
+            f"its Genesys Cloud user {holder.id} was renamed {temporary} for a moment, to free "
+            f"{desired.user_name} for CIC user {desired.user_id}; its own e-mail comes next"))
+        return True
 
     def _conflict(self, action: Action, desired: Desired) -> Outcome:
         found = TargetedView(self._need_client(), self._options.authority).lookup(

@@ -187,7 +187,8 @@ class SyncService:
             report = PassReport(plan)
             applier = Applier(self.client() if plan.writes else self._client, self.state,
                               options, concurrency=self.config.sync.concurrency, stop=stop,
-                              on_outcome=on_outcome, after_each=self._after_requests)
+                              on_outcome=on_outcome, after_each=self._after_requests,
+                              targets=plan.targets)
             report.outcomes = applier.run(plan.actions)
             self._after_requests()
             report.requests = {k: v - before[k] for k, v in self._requests_so_far().items()}

@@ -12,7 +12,13 @@ Rules (SPEC section 3 and the issue):
   was lost, or a lost state database); a user holding its e-mail without our link was not created
   by the sync and is left alone and reported as a conflict, unless adoption is enabled.
 - A CIC user that disappeared is deactivated (or deleted, if so configured), but only when the
-  source was read completely and is not empty: a bad CSV row must not deactivate anybody.
+  source was read completely and is not empty: a bad CSV row must not deactivate anybody. So is
+  the user an interrupted create may have left (a "creating" or failed row with no Genesys
+  Cloud id): it is looked up by its link first; a row with no Genesys Cloud user at all is
+  forgotten.
+- An e-mail held by another of our users is not a conflict when that user's own CIC user wants
+  another e-mail now (two users swapping e-mails, or a rotation): the rename goes ahead and the
+  applier moves the holder aside for a moment (see `apply`).
 - Incremental passes skip users whose mapped fields have the same fingerprint as last written;
   Force Complete Sync sends every field of every user.
 """
@@ -35,7 +41,7 @@ from idp.sync.mapping import (
     map_user,
 )
 from idp.sync.sources import Snapshot
-from idp.sync.state import NOT_SYNCED, SYNCED, UserState
+from idp.sync.state import CREATING, DEACTIVATED, ERROR, NOT_SYNCED, SYNCED, UserState, user_key
 from idp.sync.view import GenesysView, Remote
 
 
@@ -48,6 +54,7 @@ class Kind(StrEnum):
     DELETE = "delete"
     SKIP = "skip"  # not synced, with the reason
     CONFLICT = "conflict"  # not synced: someone else's Genesys Cloud user is in the way
+    FORGET = "forget"  # gone from CIC and never in Genesys Cloud: only our state row goes
 
 
 #: Kinds that send requests to Genesys Cloud, in the order a pass carries them out: removals
@@ -88,6 +95,8 @@ class Plan:
     listed: bool  # whether Genesys Cloud was listed in full (else looked at user by user)
     notes: list[str] = field(default_factory=list)
     source_problems: list[str] = field(default_factory=list)  # entries the source could not read
+    #: user_key(CIC user ID) -> the e-mail (casefolded) each syncable CIC user should have
+    targets: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)
@@ -107,7 +116,9 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
     full = options.full or options.force
     mapped = [map_user(user, options.default_country) for user in snapshot.users]
     shared = _shared_emails(mapped)
-    in_source = {m.user.user_id.casefold() for m in mapped}
+    in_source = {user_key(m.user.user_id) for m in mapped}
+    targets = {user_key(m.user.user_id): m.desired.user_name.casefold() for m in mapped
+               if m.desired is not None and user_key(m.user.user_id) not in shared}
     actions: list[Action] = []
     notes: list[str] = []
     unchanged = 0
@@ -115,12 +126,13 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
     removals: list[tuple[UserState, str, bool]] = []  # (state, reason, still in CIC)
 
     for m in mapped:
-        key = m.user.user_id.casefold()
+        key = user_key(m.user.user_id)
         state = states.get(key)
         reason = m.reason or shared.get(key, "")
         if reason:
             if (m.desired is None and m.reason == "no business e-mail" and state is not None
-                    and state.genesys_active and options.deactivate_missing):
+                    and (state.genesys_active or _maybe_created(state))
+                    and options.deactivate_missing):
                 removals.append((state, "no business e-mail", True))
             elif (state is not None and state.status == NOT_SYNCED
                   and (state.message == reason or state.message.startswith(reason + ":"))):
@@ -137,25 +149,47 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
         pending.append(m)
 
     for key, state in states.items():
-        if key in in_source or not state.genesys_active:
+        if key in in_source:
             continue
-        removals.append((state, "no longer in CIC", False))
+        if state.genesys_active or (_maybe_created(state) and options.deactivate_missing):
+            removals.append((state, "no longer in CIC", False))
+        elif (state.genesys_id is None and state.status != DEACTIVATED and snapshot.complete
+              and snapshot.users):
+            # Not synced (no e-mail, a conflict) and now gone: nothing of it in Genesys Cloud
+            # (or, with deactivate_missing off, what an interrupted create left stays active,
+            # as the user would have: its link finds it if the CIC user comes back).
+            actions.append(Action(Kind.FORGET, state.user_id, state.email, "no longer in CIC",
+                                  in_cic=False))
     removals = _allowed_removals(removals, snapshot, options, notes, actions)
 
     unlinked = sum(1 for m in pending
-                   if (states.get(m.user.user_id.casefold()) or _NO_STATE).genesys_id is None)
+                   if (states.get(user_key(m.user.user_id)) or _NO_STATE).genesys_id is None)
+    unlinked += sum(1 for state, _, _ in removals if state.genesys_id is None)
     linked_total = sum(1 for s in states.values() if s.genesys_id)
-    # Listing costs about one request per page; a look-up of an unlinked user up to two.
-    listed = full or unlinked * 2 > math.ceil(linked_total / options.page_size) + 2
+    # Listing costs about one request per page; a look-up of an unlinked user up to three.
+    listed = full or unlinked * 3 > math.ceil(linked_total / options.page_size) + 2
     if not pending and not removals:
-        return Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems)
+        return Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems, targets)
     view = open_view(listed)
     notes.extend(view.notes())
 
-    removed_ids = {state.genesys_id for state, _, _ in removals}
+    removed_ids: set[str] = set()
+    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
     for state, reason, still_in_cic in removals:
-        remote = view.linked(state)  # None: already gone from Genesys Cloud; only state changes
-        kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+        if state.genesys_id is None:
+            # An interrupted create: whatever it left in Genesys Cloud carries our link.
+            remote = view.lookup(state.user_id, state.email, before=state).by_link
+            if (remote is None or remote.id in removed_ids
+                    or (remote.record.get("active") is False and kind == Kind.DEACTIVATE)):
+                actions.append(
+                    Action(Kind.SKIP, state.user_id, "", reason) if still_in_cic else
+                    Action(Kind.FORGET, state.user_id, state.email,
+                           f"{reason}; no active Genesys Cloud user of it", in_cic=False))
+                continue
+        else:
+            remote = view.linked(state)  # None: already gone from Genesys Cloud
+        if remote is not None:
+            removed_ids.add(remote.id)
         actions.append(Action(kind, state.user_id, state.email, reason, remote=remote,
                               in_cic=still_in_cic))
     if snapshot.complete and snapshot.users and options.deactivate_missing:
@@ -164,21 +198,36 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
             if remote.id in removed_ids or remote.record.get("active") is False:
                 continue
             owner = link_of(remote.record, options.authority) or "?"
-            kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
             actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
                                   "no longer in CIC (linked in Genesys Cloud only)",
                                   remote=remote, in_cic=False))
 
     for m in pending:
-        action = _plan_user(m, states.get(m.user.user_id.casefold()), view, options)
+        action = _plan_user(m, states.get(user_key(m.user.user_id)), view, options, targets)
         if action is None:
             unchanged += 1
         else:
             actions.append(action)
-    return Plan(actions, unchanged, len(mapped), view.exact, notes, snapshot.problems)
+    return Plan(actions, unchanged, len(mapped), view.exact, notes, snapshot.problems, targets)
 
 
 _NO_STATE = UserState("", "", "", "", None, None, None, None, None, "")
+
+
+def _maybe_created(state: UserState) -> bool:
+    """Whether a row without a Genesys Cloud id may still have one there: a create was sent
+    and its outcome never recorded (killed, or failed without an answer)."""
+    return state.genesys_id is None and state.status in (CREATING, ERROR)
+
+
+def moving_away(holder: Remote, email: str, targets: dict[str, str], authority: str) -> bool:
+    """Whether `holder`, which has `email`, is ours and its CIC user now wants another e-mail:
+    then it gives `email` up in this pass, and holding it is no conflict."""
+    owner = link_of(holder.record, authority)
+    if owner is None:
+        return False
+    target = targets.get(user_key(owner))
+    return target is not None and target != email.casefold()
 
 
 def _shared_emails(mapped: list[Mapped]) -> dict[str, str]:
@@ -223,7 +272,7 @@ def _allowed_removals(removals: list[tuple[UserState, str, bool]], snapshot: Sna
 
 
 def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
-               options: Options) -> Action | None:
+               options: Options, targets: dict[str, str]) -> Action | None:
     """What to do for one syncable user; None when nothing at all needs doing."""
     desired = m.desired
     assert desired is not None
@@ -237,17 +286,18 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
     remote = view.linked(state) if state is not None and state.genesys_id else None
     how = ""
     if remote is None:
-        found = view.lookup(user_id, email)
+        found = view.lookup(user_id, email, before=state)
+        other = found.by_name
+        if other is not None and moving_away(other, email, targets, authority):
+            other = None  # ours, and renamed to its own new e-mail before this one needs it
         if found.by_link is not None:
             remote = found.by_link
             how = "found by its link in Genesys Cloud"
-            other = found.by_name
             if other is not None and other.id != remote.id:
                 return act(Kind.CONFLICT, _held_by(email, other, authority))
-        elif found.by_name is not None:
-            other = found.by_name
+        elif other is not None:
             owner = link_of(other.record, authority)
-            if owner is not None and owner.casefold() == user_id.casefold():
+            if owner is not None and user_key(owner) == user_key(user_id):
                 remote, how = other, "found by its link in Genesys Cloud"
             elif owner is not None or not options.adopt_existing:
                 return act(Kind.CONFLICT, _held_by(email, other, authority))
@@ -262,7 +312,8 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
     changes = diff(current_fields(remote.record, authority), desired.fields(authority))
     renamed = any(c.field == "userName" for c in changes)
     holder = view.by_name(email) if renamed else None
-    if holder is not None and holder.id != remote.id:
+    if (holder is not None and holder.id != remote.id
+            and not moving_away(holder, email, targets, authority)):
         return act(Kind.CONFLICT, _held_by(email, holder, authority))
     if changes or options.force:
         return act(Kind.UPDATE, how, remote, tuple(changes))

@@ -12,6 +12,11 @@ was writing; what that user's request did in Genesys Cloud is then found by the 
 which looks unlinked users up before it creates them. WAL mode with ``synchronous = NORMAL``:
 a commit survives the process being killed; only a power cut may lose the last few, which the
 same look-up repairs.
+
+Rows are keyed by the casefolded CIC user ID (`user_key`), the fold the planner uses, so that
+``Émile`` and ``émile`` are one user (SQLite's ``COLLATE NOCASE``, used by schema version 1,
+folds ASCII letters only); the ID as last spelled is kept beside it for display. Opening a
+version 1 database migrates it (``PRAGMA user_version``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 
 from idp.errors import SyncError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Statuses. CIC shows Synced / Error / Not synced; Deactivated and Creating are ours.
 SYNCED = "synced"
@@ -41,9 +46,10 @@ CREATING = "creating"  # a create was sent; if the sync dies now, the next pass 
 STATUS_LABELS = {SYNCED: "Synced", ERROR: "Error", NOT_SYNCED: "Not synced",
                  DEACTIVATED: "Deactivated", CREATING: "Not synced"}
 
-_SCHEMA = ("""
-CREATE TABLE IF NOT EXISTS users (
-    user_id     TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,  -- the CIC user ID
+_USERS = """
+CREATE TABLE IF NOT EXISTS {name} (
+    key         TEXT NOT NULL PRIMARY KEY,  -- the CIC user ID, casefolded (user_key)
+    user_id     TEXT NOT NULL,              -- the CIC user ID as last spelled
     status      TEXT NOT NULL,
     message     TEXT NOT NULL DEFAULT '',  -- error, reason not synced, or warnings
     email       TEXT NOT NULL DEFAULT '',  -- business e-mail as last seen
@@ -53,7 +59,12 @@ CREATE TABLE IF NOT EXISTS users (
     fingerprint TEXT,                      -- of the desired user last written
     last_synced TEXT,                      -- ISO 8601 UTC of the last success
     updated     TEXT NOT NULL
-)""", """
+)"""
+
+_COLUMNS = ("user_id", "status", "message", "email", "genesys_id", "version", "record",
+            "fingerprint", "last_synced", "updated")
+
+_SCHEMA = (_USERS.format(name="users"), """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)""", """
 CREATE TABLE IF NOT EXISTS health (
     name TEXT PRIMARY KEY, value TEXT NOT NULL, time TEXT NOT NULL)""", """
@@ -63,6 +74,11 @@ CREATE TABLE IF NOT EXISTS events (
 
 #: Events kept; older ones are dropped.
 MAX_EVENTS = 1000
+
+
+def user_key(user_id: str) -> str:
+    """The key of a CIC user ID: CIC compares user IDs without letter case."""
+    return user_id.casefold()
 
 
 def now() -> str:
@@ -118,19 +134,27 @@ class SyncState:
     # -- users -------------------------------------------------------------------------------
 
     def users(self) -> dict[str, UserState]:
-        """Every user, keyed by the casefolded CIC user ID."""
+        """Every user, keyed by the casefolded CIC user ID (`user_key`)."""
         with self._reading() as conn:
             rows = conn.execute("SELECT * FROM users").fetchall()
-        return {row["user_id"].casefold(): _user(row) for row in rows}
+        return {row["key"]: _user(row) for row in rows}
 
     def user(self, user_id: str) -> UserState | None:
         with self._reading() as conn:
-            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            row = conn.execute("SELECT * FROM users WHERE key = ?",
+                               (user_key(user_id),)).fetchone()
         return None if row is None else _user(row)
 
     def creating(self, user_id: str, email: str) -> None:
-        """Mark a create as sent, before it is: a crash leaves the trace for the next pass."""
-        self._upsert(user_id, status=CREATING, message="", email=email)
+        """Mark a create as sent, before it is: a crash leaves the trace for the next pass,
+        which looks the user up by what was sent (this spelling of the ID, this e-mail).
+
+        Whatever Genesys Cloud user the row named before is forgotten: the create is sent
+        because that one is gone, and a restarted pass must not take it for the new one."""
+        self._upsert(user_id, status=CREATING, email=email,
+                     message="a create was sent and not confirmed yet; the next pass looks it "
+                             "up in Genesys Cloud before anything else",
+                     genesys_id=None, version=None, record=None, fingerprint=None)
 
     def synced(self, user_id: str, email: str, genesys_id: str, version: str | None,
                record: dict[str, Any] | None, fingerprint: str, warnings: str = "") -> None:
@@ -152,25 +176,43 @@ class SyncState:
         self._upsert(user_id, status=NOT_SYNCED, message=reason, email=email, fingerprint=None)
 
     def deactivated(self, user_id: str, message: str, version: str | None,
-                    record: dict[str, Any] | None, *, still_in_cic: bool, email: str) -> None:
-        """The Genesys Cloud user was deactivated (record None: deleted, or already gone)."""
+                    record: dict[str, Any] | None, *, still_in_cic: bool, email: str,
+                    genesys_id: str | None = None) -> None:
+        """The Genesys Cloud user was deactivated (record None: deleted, or already gone).
+        `genesys_id`: the user deactivated, when the row did not link it yet (an interrupted
+        create found by its link)."""
         status = NOT_SYNCED if still_in_cic else DEACTIVATED
         if record is None:
             self._upsert(user_id, status=status, message=message, email=email, genesys_id=None,
                          version=None, record=None, fingerprint=None)
         else:
+            changes: dict[str, Any] = {"genesys_id": genesys_id} if genesys_id else {}
             self._upsert(user_id, status=status, message=message, email=email, version=version,
-                         record=_dump(record), fingerprint=None)
+                         record=_dump(record), fingerprint=None, **changes)
+
+    def moved_aside(self, user_id: str, genesys_id: str, message: str) -> None:
+        """The Genesys Cloud user of `user_id` was given a temporary userName to free its
+        e-mail for another user: whatever the row says, the next pass must look at it again."""
+        with self._writing() as conn:
+            conn.execute("UPDATE users SET status = ?, fingerprint = NULL, message = ?, "
+                         "updated = ? WHERE key = ? AND genesys_id = ?",
+                         (NOT_SYNCED, message, now(), user_key(user_id), genesys_id))
+
+    def forget(self, user_id: str) -> None:
+        """Drop a user's row: it is gone from CIC and has no Genesys Cloud user."""
+        with self._writing() as conn:
+            conn.execute("DELETE FROM users WHERE key = ?", (user_key(user_id),))
 
     def _upsert(self, user_id: str, **changes: Any) -> None:
+        changes["user_id"] = user_id  # the latest spelling
         changes["updated"] = now()
         columns = ", ".join(changes)
         marks = ", ".join("?" * len(changes))
         updates = ", ".join(f"{c} = excluded.{c}" for c in changes)
         with self._writing() as conn:
-            conn.execute(f"INSERT INTO users (user_id, {columns}) VALUES (?, {marks}) "
-                         f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
-                         (user_id, *changes.values()))
+            conn.execute(f"INSERT INTO users (key, {columns}) VALUES (?, {marks}) "
+                         f"ON CONFLICT (key) DO UPDATE SET {updates}",
+                         (user_key(user_id), *changes.values()))
 
     # -- counters, health, events --------------------------------------------------------------
 
@@ -250,9 +292,28 @@ class SyncState:
         if version == 0:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
-            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if self.path.exists():
                 os.chmod(self.path, 0o600)  # it names every user and their e-mail
+        elif version == 1:
+            self._rekey_users()
+        if version != SCHEMA_VERSION:
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _rekey_users(self) -> None:
+        """Version 1 to 2: key the users by the casefolded ID. Rows that only the new key
+        makes one (``Émile`` and ``émile``) are merged: the row with a Genesys Cloud user wins,
+        then the one changed last."""
+        columns = ", ".join(_COLUMNS)
+        rows = self._conn.execute(f"SELECT {columns} FROM users").fetchall()
+        kept: dict[str, sqlite3.Row] = {}
+        for row in sorted(rows, key=lambda r: (r["genesys_id"] is not None, r["updated"])):
+            kept[user_key(row["user_id"])] = row  # the last one sorted wins
+        self._conn.execute(_USERS.format(name="users_v2"))
+        marks = ", ".join("?" * (len(_COLUMNS) + 1))
+        self._conn.executemany(f"INSERT INTO users_v2 (key, {columns}) VALUES ({marks})",
+                               [(key, *row) for key, row in kept.items()])
+        self._conn.execute("DROP TABLE users")
+        self._conn.execute("ALTER TABLE users_v2 RENAME TO users")
 
 
 def _dump(record: dict[str, Any] | None) -> str | None:

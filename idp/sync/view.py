@@ -10,6 +10,14 @@ last saw it (no request at all; the If-Match version on the write catches any ch
 and the write then re-reads), an unlinked one is looked up by e-mail and by our externalIds link.
 That is what keeps an incremental pass cheap: unchanged users cost nothing, a changed one one
 PATCH.
+
+What a filter answers is never taken on trust: a user counts as linked to a CIC user only if
+our externalIds entry on it names that user ID (compared without letter case, as CIC compares
+user IDs). Servers differ in how they filter: scim2-server compares externalIds values and
+externalId with letter case; a server may also match an entry of another authority. So the
+link is searched with the externalIds filter, then with ``externalId eq``, for the spelling of
+the ID now and for the one an interrupted create sent (kept in the state), and by the e-mail
+that create sent.
 """
 
 from __future__ import annotations
@@ -71,7 +79,9 @@ class GenesysView(ABC):
         """The Genesys Cloud user `state` links to; None when it no longer exists."""
 
     @abstractmethod
-    def lookup(self, user_id: str, email: str) -> Lookup: ...
+    def lookup(self, user_id: str, email: str, *, before: UserState | None = None) -> Lookup:
+        """The user linked to `user_id`, and the one whose userName is `email`. `before`: the
+        user's state row, whose ID spelling and e-mail may be what an interrupted create sent."""
 
     def by_name(self, email: str) -> Remote | None:
         """Who holds `email`, when this view knows without asking (else None)."""
@@ -91,6 +101,7 @@ class ListedView(GenesysView):
     exact = True
 
     def __init__(self, client: ScimClient, authority: str, page_size: int) -> None:
+        self._client = client
         self._authority = authority
         self._by_id: dict[str, Remote] = {}
         self._by_link: dict[str, Remote] = {}
@@ -118,10 +129,26 @@ class ListedView(GenesysView):
         return len(self._by_id)
 
     def linked(self, state: UserState) -> Remote | None:
-        return self._by_id.get(state.genesys_id or "")
+        if state.genesys_id is None:
+            return None
+        found = self._by_id.get(state.genesys_id)
+        if found is None:
+            # Not in the listing: deleted, or skipped by it (users created or deactivated while
+            # it was paged shift the offsets). Only a read tells; taking it for deleted would
+            # create the user a second time.
+            record = self._client.get_user(state.genesys_id)
+            if record is not None and "id" in record:
+                found = self._by_id[state.genesys_id] = Remote.of(record)
+        return found
 
-    def lookup(self, user_id: str, email: str) -> Lookup:
-        return Lookup(self._by_link.get(user_id.casefold()), self._by_name.get(email.casefold()))
+    def lookup(self, user_id: str, email: str, *, before: UserState | None = None) -> Lookup:
+        by_name = self._by_name.get(email.casefold())
+        by_link = self._by_link.get(user_id.casefold())
+        if by_link is None and before is not None and before.email:
+            earlier = self._by_name.get(before.email.casefold())
+            if earlier is not None and _names(earlier, user_id, self._authority):
+                by_link = earlier
+        return Lookup(by_link, by_name)
 
     def by_name(self, email: str) -> Remote | None:
         return self._by_name.get(email.casefold())
@@ -148,16 +175,43 @@ class TargetedView(GenesysView):
         record = self._client.get_user(state.genesys_id)
         return None if record is None else Remote.of(record)
 
-    def lookup(self, user_id: str, email: str) -> Lookup:
-        found = self._client.search_users(f"userName eq {_quoted(email)}", ATTRIBUTES)
-        by_name = Remote.of(found[0]) if found else None
-        if by_name is not None and (link_of(by_name.record, self._authority) or "").casefold() \
-                == user_id.casefold():
+    def lookup(self, user_id: str, email: str, *, before: UserState | None = None) -> Lookup:
+        """Up to three requests for a user not in Genesys Cloud; more only for the row of an
+        interrupted create whose ID spelling or e-mail has changed since."""
+        by_name = self.holder(email)
+        if by_name is not None and _names(by_name, user_id, self._authority):
             return Lookup(by_name, by_name)
-        link_filter = (f"{GENESYS_SCHEMA}:externalIds[authority eq {_quoted(self._authority)} "
-                       f"and value eq {_quoted(user_id)}]")
-        found = self._client.search_users(link_filter, ATTRIBUTES)
-        return Lookup(Remote.of(found[0]) if found else None, by_name)
+        spellings = [user_id]
+        if before is not None and before.user_id and before.user_id != user_id:
+            spellings.append(before.user_id)
+        for spelling in spellings:
+            for scim_filter in (
+                    f"{GENESYS_SCHEMA}:externalIds[authority eq {_quoted(self._authority)} "
+                    f"and value eq {_quoted(spelling)}]",
+                    f"externalId eq {_quoted(spelling)}"):
+                for record in self._client.search_users(scim_filter, ATTRIBUTES):
+                    if "id" in record and _names(record, user_id, self._authority):
+                        return Lookup(Remote.of(record), by_name)
+        if before is not None and before.email and before.email.casefold() != email.casefold():
+            earlier = self.holder(before.email)
+            if earlier is not None and _names(earlier, user_id, self._authority):
+                return Lookup(earlier, by_name)
+        return Lookup(None, by_name)
+
+    def holder(self, email: str) -> Remote | None:
+        """The user whose userName is `email` (unique in Genesys Cloud, without letter case)."""
+        for record in self._client.search_users(f"userName eq {_quoted(email)}", ATTRIBUTES):
+            name = record.get("userName")
+            if "id" in record and isinstance(name, str) and name.casefold() == email.casefold():
+                return Remote.of(record)
+        return None
+
+
+def _names(record: Remote | dict[str, Any], user_id: str, authority: str) -> bool:
+    """Whether our link on `record` names the CIC user `user_id` (without letter case)."""
+    fields = record.record if isinstance(record, Remote) else record
+    link = link_of(fields, authority)
+    return link is not None and link.casefold() == user_id.casefold()
 
 
 def _quoted(value: str) -> str:

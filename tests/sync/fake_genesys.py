@@ -16,7 +16,12 @@ Genesys Cloud does and scim2-server does not (FACTS.md):
 - fault injection from a seeded generator: 429, 500, connections dropped before or after the
   request was carried out (the answer lost), 500 after it was carried out;
 - `hold_after`: after the n-th request of a kind is carried out, the answer is held back, so a
-  test can kill the sync exactly while a create's answer is in flight.
+  test can kill the sync exactly while a create's answer is in flight;
+- `hidden`: users left out of plain listings, as when a user moves between pages of a paged
+  listing while it is being read (creates and deactivations shift the offsets).
+
+`posted` records the userName of every POST that reached the SCIM server: scim2-server refuses a
+second user with the same userName, which would hide a create sent twice; the log does not.
 
 userName uniqueness (case-insensitive) comes from scim2-server itself (``uniqueness: server``).
 """
@@ -135,6 +140,8 @@ class FakeGenesys:
         # (time, method, path, status, note): note is "" or what the layer did to it
         self.requests: list[tuple[float, str, str, int, str]] = []
         self.token_requests = 0
+        self.posted: list[str] = []  # userName of each POST carried to the SCIM server
+        self.hidden: set[str] = set()  # ids of users left out of listings
         self._http = httpx.Client(timeout=30)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -207,6 +214,11 @@ class FakeGenesys:
                        if m in ("POST", "PATCH", "PUT", "DELETE") and 200 <= s < 300
                        and n in ("", "drop_after", "500_after", "held"))
 
+    def posts_per_user_name(self) -> dict[str, int]:
+        """userName (casefolded) -> POSTs that reached the SCIM server with it."""
+        with self._lock:
+            return dict(collections.Counter(name.casefold() for name in self.posted))
+
     @property
     def rate_limited(self) -> int:
         return self.count(notes=("rate-limit",))
@@ -278,8 +290,14 @@ class FakeGenesys:
                                  "code": "too.many.requests.retry.after"},
                   {"Retry-After": str(wait)})
             return
-        status, headers, content = self._forward(method, path[len(API):], parts.query, body,
+        rest = path[len(API):]
+        if method == "POST":
+            with self._lock:
+                self.posted.append(str(_json_or_empty(body).get("userName", "")))
+        status, headers, content = self._forward(method, rest, parts.query, body,
                                                  request.headers.get("If-Match"))
+        if self.hidden and method == "GET" and not rest and status == 200:
+            content = self._hide(parts.query, content)
         held = self._held(method)
         if held or fault == "drop_after":
             note(status, "held" if held else fault or "")
@@ -299,6 +317,14 @@ class FakeGenesys:
         request.send_header("Content-Length", str(len(content)))
         request.end_headers()
         request.wfile.write(content)
+
+    def _hide(self, query: str, content: bytes) -> bytes:
+        scim_filter = urllib.parse.parse_qs(query).get("filter", [""])[0]
+        if scim_filter not in ("", "active eq true", "active eq false"):
+            return content  # a look-up, not a listing
+        page = json.loads(content)
+        page["Resources"] = [r for r in page.get("Resources", []) if r["id"] not in self.hidden]
+        return json.dumps(page).encode()
 
     def _draw(self, method: str) -> str | None:
         faults = self.faults
@@ -380,6 +406,14 @@ def _send(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any],
     request.send_header("Content-Length", str(len(content)))
     request.end_headers()
     request.wfile.write(content)
+
+
+def _json_or_empty(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _drop(request: BaseHTTPRequestHandler) -> None:

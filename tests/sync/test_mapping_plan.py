@@ -19,7 +19,7 @@ from idp.sync.mapping import (
 )
 from idp.sync.plan import Kind, Options, make_plan
 from idp.sync.sources import Snapshot
-from idp.sync.state import SYNCED, UserState
+from idp.sync.state import CREATING, ERROR, NOT_SYNCED, SYNCED, UserState
 from idp.sync.view import GenesysView, Lookup, Remote
 
 G = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User"
@@ -134,7 +134,7 @@ class DictView(GenesysView):
     def linked(self, state: UserState) -> Remote | None:
         return next((r for r in self.remotes if r.id == state.genesys_id), None)
 
-    def lookup(self, user_id: str, email: str) -> Lookup:
+    def lookup(self, user_id: str, email: str, *, before: UserState | None = None) -> Lookup:
         by_link = next((r for r in self.remotes if r.record.get(G, {}).get("externalIds", [{}])[0]
                         .get("value") == user_id), None)
         by_name = next((r for r in self.remotes if r.record["userName"] == email), None)
@@ -187,3 +187,24 @@ def test_unchanged_users_need_no_look_at_genesys() -> None:
     view = DictView()
     result = plan([user], {"a": state("a", "g1", desired.fingerprint("cic-sts"))}, view)
     assert result.actions == [] and result.unchanged == 1 and not view.opened
+
+
+def test_users_gone_from_cic_without_a_genesys_id_are_looked_up_or_forgotten() -> None:
+    def row(user_id: str, status: str, message: str = "") -> UserState:
+        return UserState(user_id, status, message, f"{user_id}@example.com", None, None, None,
+                         None, None, "t")
+
+    states = {"half": row("half", CREATING), "failed": row("failed", ERROR, "no answer"),
+              "nomail": row("nomail", NOT_SYNCED, "no business e-mail")}
+    view = DictView({"id": "g-half", "userName": "half@example.com", "active": True,
+                     G: {"externalIds": [{"authority": "cic-sts", "value": "half"}]}})
+    result = plan([CicUser("a", email="a@example.com")], states, view)
+    kinds = {a.user_id: a.kind for a in result.actions}
+    assert kinds == {"half": Kind.DEACTIVATE, "failed": Kind.FORGET, "nomail": Kind.FORGET,
+                     "a": Kind.CREATE}
+    half = next(a for a in result.actions if a.user_id == "half")
+    assert half.remote is not None and half.remote.id == "g-half" and not half.in_cic
+    # Left active when so configured: only the state rows go.
+    result = plan([CicUser("a", email="a@example.com")], states, view, deactivate_missing=False)
+    assert {a.user_id: a.kind for a in result.actions if a.user_id != "a"} == {
+        "half": Kind.FORGET, "failed": Kind.FORGET, "nomail": Kind.FORGET}

@@ -3,8 +3,11 @@ httpx's MockTransport plays the server; a fake clock makes every wait measurable
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -273,6 +276,99 @@ def test_connection_lost_and_restored_are_logged_once_each(
     down = False
     for _ in range(3):
         client.get_user("u1")
+    assert events == ["connection_lost", "connection_restored"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("connection lost" in m for m in messages) == 1
+    assert sum("connection restored" in m for m in messages) == 1
+
+
+def test_threads_waiting_for_a_token_do_not_burst_past_the_rate() -> None:
+    """Real threads and time: a slow token request must not let the threads that waited for
+    it send at once, on top of the slots that went by meanwhile."""
+    lock = threading.Lock()
+    sends: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            time.sleep(0.3)  # a slow login host
+            return httpx.Response(200, json={"access_token": f"t{time.monotonic()}",
+                                             "expires_in": 4})  # renewed every 2 s
+        with lock:
+            sends.append(time.monotonic())
+        return httpx.Response(200, json=user())
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    # 100 a second. The bucket spaces requests 1 % wider than that, which leaves 10 ms of
+    # scheduling jitter to a window of one second before a 101st request could fit in it; a
+    # burst of the threads that waited for the token is 3 or 4 more.
+    per_minute, window = 6000, 1.0
+    client = ScimClient(API, ClientCredentials(LOGIN, "id", "secret", http), http=http,
+                        rate_per_minute=per_minute)
+    stop = time.monotonic() + 2.6
+
+    def work() -> None:
+        while time.monotonic() < stop:
+            client.get_user("u1")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sends.sort()
+    worst = max(bisect.bisect_left(sends, t + window) - i for i, t in enumerate(sends))
+    assert len(sends) > 150
+    assert worst <= per_minute / 60 * window, f"{worst} requests in {window} s"
+
+
+def test_token_request_honours_retry_after() -> None:
+    answers = [httpx.Response(429, headers={"Retry-After": "7"}, json={}),
+               httpx.Response(200, json={"access_token": "t", "expires_in": 3600})]
+    time_ = FakeTime()
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: answers.pop(0)))
+    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
+                                    sleep=time_.sleep)
+    assert credentials.token() == "t"
+    assert time_.sleeps == [7]
+
+
+def test_token_request_with_a_too_long_retry_after_gives_up_saying_when() -> None:
+    http = httpx.Client(transport=httpx.MockTransport(
+        lambda r: httpx.Response(429, headers={"Retry-After": "3600"}, json={})))
+    time_ = FakeTime()
+    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
+                                    sleep=time_.sleep)
+    with pytest.raises(GenesysUnavailable, match="3600 s"):
+        credentials.token()
+    assert sum(time_.sleeps) < 60
+
+
+def test_an_unreachable_login_host_is_a_lost_connection(
+        caplog: pytest.LogCaptureFixture) -> None:
+    down = True
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if down and request.url.path == "/oauth/token":
+            raise httpx.ConnectError("refused")
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, json=user())
+
+    events: list[str] = []
+    time_ = FakeTime()
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
+                                    sleep=time_.sleep)
+    client = ScimClient(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
+                        on_event=lambda kind, message: events.append(kind))
+    caplog.set_level(logging.WARNING, logger="idp.genesys.scim")
+    for _ in range(2):
+        with pytest.raises(GenesysUnavailable, match="access token"):
+            client.get_user("u1")
+    assert client.connection_lost
+    assert client.stats.snapshot()["failed"] == 2
+    down = False
+    client.get_user("u1")
     assert events == ["connection_lost", "connection_restored"]
     messages = [r.getMessage() for r in caplog.records]
     assert sum("connection lost" in m for m in messages) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.sync.conftest import GENESYS, SyncSetup
 
 
@@ -254,3 +256,40 @@ def test_bad_phone_number_still_syncs_the_user(setup: SyncSetup) -> None:
     assert phones(by_name(setup, "alice@example.com")) == {"mobile": "+4915112345678"}
     status = setup.run("sync", "status", "alice").output
     assert "Synced" in status and "business phone '+1 555' left out" in status
+
+
+@pytest.mark.parametrize(("concurrency", "full"), [(1, False), (4, True)])
+def test_two_users_swapping_emails_converge(setup: SyncSetup, concurrency: int,
+                                            full: bool) -> None:
+    setup.configure(sync=f"concurrency = {concurrency}")
+    setup.add("a", "a@example.com", "A")
+    setup.add("b", "b@example.com", "B")
+    setup.apply()
+    ids = {u["userName"]: u["id"] for u in setup.genesys.users()}
+    setup.add("a", "b@example.com", "A")
+    setup.add("b", "a@example.com", "B")
+    for _ in range(2):  # one pass, two at most
+        report = setup.apply(full=full)
+        if all(o.result not in ("error", "conflict") for o in report.outcomes):
+            break
+    assert by_name(setup, "b@example.com")["id"] == ids["a@example.com"]
+    assert by_name(setup, "a@example.com")["id"] == ids["b@example.com"]
+    assert len(setup.genesys.users()) == 2
+    assert setup.apply(full=True).writes == 0
+    assert "User Sync     2 / 2 synced" in setup.run("sync", "status").output
+
+
+def test_a_linked_user_missing_from_a_listing_is_read_not_created_again(
+        setup: SyncSetup) -> None:
+    setup.add("alice", "alice@example.com", "Alice")
+    setup.add("bob", "bob@example.com", "Bob")
+    setup.apply()
+    alice = by_name(setup, "alice@example.com")
+    # The listing skips alice, as when users before her were removed while it was paged.
+    setup.genesys.hidden = {alice["id"]}
+    setup.add("alice", "alice.agent@example.com", "Alice")
+    report = setup.apply(full=True)
+    assert report.results()["updated"] == 1 and report.results()["created"] == 0
+    assert by_name(setup, "alice.agent@example.com")["id"] == alice["id"]
+    assert len(setup.genesys.users()) == 2
+    assert setup.genesys.count("POST") == 2  # the first sync's, none since

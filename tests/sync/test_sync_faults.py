@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 
+import httpx
+
 from idp.errors import GenesysError
 from idp.sync.state import SYNCED, SyncState
 from tests.sync.conftest import ROOT, SyncSetup
@@ -40,6 +42,14 @@ def assert_one_genesys_user_each(setup: SyncSetup, user_ids: list[str]) -> None:
     assert not doubled, f"duplicates: {doubled}"
 
 
+def assert_one_post_each(setup: SyncSetup) -> None:
+    """No create was sent twice: scim2-server would refuse the second one (unique userName),
+    which hides a duplicate from every other check; the Genesys layer's log does not."""
+    posts = setup.genesys.posts_per_user_name()
+    doubled = {name: n for name, n in posts.items() if n != 1}
+    assert not doubled, f"POSTed more than once: {doubled}"
+
+
 def test_converges_through_random_faults(setup: SyncSetup) -> None:
     setup.configure(sync="concurrency = 4\nmax_retries = 4")
     ids = [f"u{i:02}" for i in range(30)]
@@ -65,6 +75,7 @@ def test_converges_through_random_faults(setup: SyncSetup) -> None:
     clean = setup.apply(full=True)  # a full comparison finds nothing left to do
     assert clean.writes == 0 and not clean.outcomes, clean.summary()
     assert_one_genesys_user_each(setup, ids + extra)
+    assert_one_post_each(setup)
     assert len(setup.genesys.users(active=True)) == 30
     assert all(u["displayName"] == f"Renamed {i}" for i, u in enumerate(
         sorted((setup.linked()[x][0] for x in ids[:5]), key=lambda u: u["userName"])))
@@ -102,9 +113,106 @@ def test_killed_mid_run_and_restarted_converges_without_duplicates(setup: SyncSe
     done = setup.cli("sync", "apply")
     assert done.returncode == 0, done.stdout + done.stderr
     assert_one_genesys_user_each(setup, ids)
+    assert_one_post_each(setup)
     states = SyncState(setup.folder / "sync.db").users()
     assert {u.status for u in states.values()} == {SYNCED}
     assert setup.apply(full=True).writes == 0
+
+
+def test_a_create_whose_answer_is_lost_is_looked_up_not_sent_again(setup: SyncSetup) -> None:
+    setup.configure(sync="concurrency = 4")
+    ids = [f"p{i:02}" for i in range(16)]
+    for user_id in ids:
+        setup.add(user_id, f"{user_id}@example.com")
+    # Half of the creates are carried out and then their answer is dropped or turned into a
+    # 500: sending one again would be a duplicate if Genesys Cloud did not refuse it.
+    setup.genesys.faults = Faults(rate=0.5, kinds=("drop_after", "500_after"), only=("POST",))
+    converge(setup)
+    assert setup.genesys.count("POST", notes=("drop_after", "500_after")) >= 4
+    assert_one_post_each(setup)
+    assert_one_genesys_user_each(setup, ids)
+
+
+def kill_while_creating(setup: SyncSetup, *args: str) -> None:
+    """Start `sync apply ARGS` and SIGKILL it while the first create's answer is on its way."""
+    setup.genesys.hold = hold = Hold("POST", 1)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "idp", "--config", str(setup.config_path), "sync", "apply",
+         *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        assert hold.reached.wait(30), "the sync never got that far"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        hold.release.set()
+        setup.genesys.hold = None
+
+
+def test_killed_create_then_email_and_id_case_change_makes_no_duplicate(
+        setup: SyncSetup) -> None:
+    setup.add("Carol", "carol@example.com", "Carol")
+    kill_while_creating(setup)
+    assert setup.genesys.by_user_name("carol@example.com") is not None  # it was carried out
+    setup.directory.delete("Carol")  # CIC now spells the ID in lower case, with a new e-mail
+    setup.add("carol", "carol.new@example.com", "Carol")
+    converge(setup)
+    users = setup.genesys.users()
+    assert [u["userName"] for u in users] == ["carol.new@example.com"]
+    assert {k: len(v) for k, v in setup.linked().items()} == {"carol": 1}
+    assert_one_post_each(setup)
+    state = SyncState(setup.folder / "sync.db").user("carol")
+    assert state is not None and state.status == SYNCED and state.genesys_id == users[0]["id"]
+
+
+def test_killed_create_of_a_user_then_deleted_in_cic_is_deactivated(setup: SyncSetup) -> None:
+    setup.add("keep", "keep@example.com")
+    kill_while_creating(setup)
+    shown = setup.run("sync", "status", "keep").output
+    assert "Not synced" in shown and "Message:" in shown, shown  # never without a reason
+    setup.directory.delete("keep")
+    setup.add("other", "other@example.com")
+    setup.apply()
+    keep = setup.genesys.by_user_name("keep@example.com")
+    assert keep is not None and keep["active"] is False
+    shown = setup.run("sync", "status", "keep").output
+    assert "Deactivated" in shown and "no longer in CIC" in shown, shown
+    requests = len(setup.genesys.requests)
+    assert setup.apply().writes == 0  # done, and not looked at again
+    assert len(setup.genesys.requests) == requests
+
+
+def test_killed_create_of_a_user_never_created_leaves_no_row(setup: SyncSetup) -> None:
+    setup.add("gone", "gone@example.com")
+    setup.genesys.faults = Faults(rate=1.0, kinds=("drop",), only=("POST",))  # never arrives
+    assert setup.apply().results()["error"] == 1
+    setup.genesys.faults = Faults()
+    assert SyncState(setup.folder / "sync.db").user("gone") is not None
+    setup.directory.delete("gone")
+    setup.add("other", "other@example.com")
+    report = setup.apply()
+    assert all(o.action.user_id != "gone" or o.result == "forgotten" for o in report.outcomes)
+    assert SyncState(setup.folder / "sync.db").user("gone") is None
+    assert "never seen" in setup.run("sync", "status", "gone").output
+    assert setup.genesys.posts_per_user_name() == {"other@example.com": 1}
+
+
+def test_restarted_create_does_not_sync_against_a_deleted_user(setup: SyncSetup) -> None:
+    setup.add("dan", "dan@example.com")
+    setup.add("eve", "eve@example.com")
+    setup.apply()
+    old = setup.genesys.by_user_name("dan@example.com")
+    assert old is not None
+    httpx.delete(f"{setup.genesys.backend}/Users/{old['id']}")  # deleted in Genesys Cloud
+    kill_while_creating(setup, "--full")  # the full pass creates dan again, and dies
+    setup.apply()
+    new = setup.genesys.by_user_name("dan@example.com")
+    assert new is not None and new["id"] != old["id"]
+    state = SyncState(setup.folder / "sync.db").user("dan")
+    assert state is not None and state.status == SYNCED and state.genesys_id == new["id"]
+    setup.directory.delete("dan")
+    setup.apply()
+    gone = setup.genesys.by_user_name("dan@example.com")
+    assert gone is not None and gone["active"] is False
 
 
 def test_sync_run_stops_cleanly_on_sigterm(setup: SyncSetup) -> None:
