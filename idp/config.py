@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from idp.addresses import is_ip
 from idp.errors import ConfigError
 from idp.genesys.regions import region_domain
 
@@ -463,7 +464,7 @@ def _check(config: Config) -> None:
         raise ConfigError(f"server.log_level: one of {', '.join(get_args(Level))}, "
                           f"got {server.log_level!r}")
     for name in server.machine_names:
-        if not name or any(c in name for c in " /:@?#") and not _is_ip(name):
+        if not name or any(c in name for c in " /:@?#") and not is_ip(name):
             raise ConfigError(f"server.machine_names: {name!r} is not a host name or IP address")
     for cidr in server.trusted_proxies:
         try:
@@ -563,12 +564,6 @@ def _check_icws(config: Config) -> None:
             raise ConfigError(f"icws.{key}: must not be empty")
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def base_url_problem(url: str) -> str | None:

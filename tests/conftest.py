@@ -6,6 +6,7 @@ import base64
 import re
 import shutil
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from playwright.sync_api import Browser, sync_playwright
 
 from idp.auth.base import CicUser
 from idp.auth.local import LocalDirectory
@@ -26,6 +28,7 @@ from idp.demo.sp import DemoIdp, saml_settings, sp_metadata
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair
 from idp.saml.metadata import SSO_PATH
 from idp.web import create_app
+from tests.servers import CHROMIUM, CHROMIUM_ARGS
 
 SP_BASE = "https://sp.example.test"
 STS_BASE = "https://localhost:8043"
@@ -35,6 +38,15 @@ PASSWORD = "correct horse battery"
 
 ALICE = CicUser("alice", "Alice Agent", "alice@example.com", {"business": "+13175550101"})
 NOMAIL = CicUser("nomail", "No Mail", "")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the whole run, driven by Playwright (never downloaded)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

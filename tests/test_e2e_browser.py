@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
 from idp.config import load_config
 from idp.demo.sp import create_demo_sp
 from idp.saml.metadata import SSO_PATH
 from tests.conftest import PASSWORD, seed_users, write_config
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, flask_server, free_port, sts_server
+from tests.servers import flask_server, free_port, sts_server
 
 pytestmark = pytest.mark.e2e
 
@@ -47,14 +47,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
     with sts_server(path, f"127.0.0.1:{sts_port}", folder / "sts.log"), \
             flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"):
         yield Stack(sts=config.public_base_url, sp=sp_base)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass

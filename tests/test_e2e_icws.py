@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from idp.config import load_config
 from idp.demo.sp import create_demo_sp
@@ -23,7 +23,7 @@ from tests.icws_server import (
     running_pair,
     use_icws,
 )
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, flask_server, free_port, sts_server
+from tests.servers import flask_server, free_port, sts_server
 
 pytestmark = pytest.mark.e2e
 
@@ -66,14 +66,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
                 flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"):
             yield Stack(sts=config.public_base_url, sp=sp_base, pair=pair, directory=directory,
                         clock=clock)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Response
 
 from idp.cli import cli
 from idp.config import Config, load_config
@@ -36,8 +36,6 @@ from idp.proxy.check import find_nginx, with_temp_paths
 from idp.saml.metadata import METADATA_PATH, SSO_PATH
 from tests.conftest import PASSWORD, seed_users, write_config
 from tests.servers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     flask_server,
     free_port,
     stop,
@@ -144,14 +142,6 @@ log_dir = "{prefix / 'logs'}"
                                          certs / "tls.crt", certs / "tls.key"))
         yield Proxied(config, base, sp_base, certs / "tls.crt", generated, processes, logs,
                       prefix / "logs" / "cic-sts-access.log")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass

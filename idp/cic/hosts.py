@@ -6,9 +6,10 @@ importing it.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
+
+from idp.addresses import is_ip
 
 #: ICWS listens on 8019 for HTTPS and 8018 for plain HTTP.
 DEFAULT_PORTS = {"https": 8019, "http": 8018}
@@ -44,15 +45,15 @@ def parse_server(text: str, default_port: int) -> Server:
         if not bracket or (rest and not rest.startswith(":")):
             raise ValueError(f"{text!r}: an IPv6 address is written [address] or [address]:port")
         port_text = rest[1:] if rest else None
-        if not _is_ip(host):
+        if not is_ip(host):
             raise ValueError(f"{text!r}: {host!r} is not an IPv6 address")
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
     elif text.count(":") > 1:
-        if not _is_ip(text):
+        if not is_ip(text):
             raise ValueError(f"{text!r}: write an IPv6 address in brackets, [address]:port")
         host = text
-    if not host or not (_is_ip(host) or _HOST_NAME.fullmatch(host)):
+    if not host or not (is_ip(host) or _HOST_NAME.fullmatch(host)):
         raise ValueError(f"{text!r} is not a host name or IP address (with an optional :port)")
     port = default_port
     if port_text is not None:
@@ -62,9 +63,3 @@ def parse_server(text: str, default_port: int) -> Server:
     return Server(host, port)
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True

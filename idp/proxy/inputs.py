@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from idp.addresses import is_ip
 from idp.config import Config, ProxySettings
 from idp.errors import ProxyConfigError
 from idp.saml.metadata import SSO_PATH
@@ -418,7 +419,7 @@ class _Validator:
         if not isinstance(name_given.value, str):
             raise ProxyConfigError(f"{name_given.source}: expected a host name")
         name = host(name_given.value, name_given.source)
-        if ":" in name or _is_ip(name):
+        if ":" in name or is_ip(name):
             raise ProxyConfigError(f"{name_given.source}: {name!r}: nginx checks a host name "
                                    "(a DNS name in the certificates), not an IP address")
         return ca, name
@@ -435,12 +436,6 @@ def _first_bad(text: str, allowed: re.Pattern[str]) -> str | None:
     return next((c for c in text if not allowed.fullmatch(c)), None)
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def host(text: str, source: str) -> str:
@@ -554,7 +549,7 @@ def certificate_warnings(path: Path, public_host: str, source: str) -> list[str]
         ips = [str(ip) for ip in names.get_values_for_type(x509.IPAddress)]
     except x509.ExtensionNotFound:
         dns, ips = [], []
-    if _is_ip(public_host):
+    if is_ip(public_host):
         covered = ipaddress.ip_address(public_host).compressed in ips
     else:
         covered = any(_dns_match(pattern, public_host) for pattern in dns)
