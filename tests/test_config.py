@@ -10,11 +10,11 @@ import pytest
 from idp.config import (
     Config,
     Secret,
-    _coerce,
     base_url_problem,
     documented_settings,
     load_config,
 )
+from idp.config.loading import _coerce
 from idp.errors import ConfigError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -23,7 +23,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 @pytest.fixture(autouse=True)
 def fixed_fqdn(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default machine name is this machine's FQDN; make it predictable."""
-    monkeypatch.setattr("idp.config.socket.getfqdn", lambda: "sts.test")
+    monkeypatch.setattr("idp.config.loading.socket.getfqdn", lambda: "sts.test")
 
 
 def load(tmp_path: Path, text: str, name: str = "cic-sts.toml") -> Config:

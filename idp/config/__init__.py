@@ -1,0 +1,39 @@
+"""The one TOML configuration file, validated before anything starts.
+
+`sections` is the registry of settings, `loading` reads and validates a file into a `Config`,
+`checks` holds the validation that needs more than a type.
+"""
+
+from idp.config.checks import base_url_problem
+from idp.config.loading import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    Config,
+    config_path,
+    documented_settings,
+    load_config,
+    parse_config,
+)
+from idp.config.sections import (
+    SECTIONS,
+    DirectorySettings,
+    GenesysSettings,
+    IcwsSettings,
+    IdpSettings,
+    LaunchSettings,
+    ProxySettings,
+    Secret,
+    ServerSettings,
+    ServiceProviderSettings,
+    StateSettings,
+    SyncSettings,
+    setting,
+)
+
+__all__ = [
+    "CONFIG_ENV", "DEFAULT_CONFIG", "SECTIONS", "Config", "DirectorySettings", "GenesysSettings",
+    "IcwsSettings", "IdpSettings", "LaunchSettings", "ProxySettings", "Secret",
+    "ServerSettings", "ServiceProviderSettings", "StateSettings", "SyncSettings",
+    "base_url_problem", "config_path", "documented_settings", "load_config", "parse_config",
+    "setting",
+]

@@ -1,0 +1,265 @@
+"""The settings registry: one frozen dataclass per section of the TOML file.
+
+Each field is a setting with its default and help text (`setting`); the README documents every
+one (a test checks). Secrets are `Secret`s: where a value is read from, never the value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from idp.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where a secret comes from; `reveal()` reads it at the moment it is needed."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def reveal(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(f"environment variable {self.env} is not set")
+            return value
+        if self.file is not None:
+            try:
+                return self.file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+        return ""
+
+    def __repr__(self) -> str:  # never print a value, only where it lives
+        return f"Secret(env={self.env!r})" if self.env else f"Secret(file={str(self.file)!r})"
+
+
+def setting(default: Any, help: str) -> Any:
+    """A dataclass field that carries its help text for the docs and error messages."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    machine_names: list[str] = setting(
+        [], "Host names or IP addresses of this STS; the first is used in URLs, all go into the "
+        "TLS certificate's subject alternative names. Default: this machine's FQDN.")
+    bind: str = setting("0.0.0.0", "Address gunicorn listens on.")
+    port: int = setting(8043, "HTTPS port (the proxy's upstream port).")
+    workers: int = setting(2, "gunicorn worker processes.")
+    threads: int = setting(4, "Threads per worker (gthread workers keep HTTPS connections alive).")
+    public_base_url: str = setting(
+        "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL. "
+        "Default: https://<first machine name>:<port>.")
+    trusted_proxies: list[str] = setting(
+        ["127.0.0.0/8", "::1/128"],
+        "Addresses (CIDR) whose ININ-REMAP-BASE-URL header is honoured.")
+    remap_allowed_bases: list[str] = setting(
+        [], "If not empty, the only ININ-REMAP-BASE-URL values accepted. "
+        "Default: server.public_base_url when that is set.")
+    tls_certificate: Path = setting(Path("certs/tls.crt"), "TLS certificate for port 8043 (PEM).")
+    tls_key: Path = setting(Path("certs/tls.key"), "TLS private key for port 8043 (PEM).")
+    log_level: str = setting("info", "Log level: debug, info, warning or error.")
+
+
+@dataclass(frozen=True)
+class IdpSettings:
+    entity_id: str = setting(
+        "", "The IdP entity ID (Genesys Cloud's \"Provider's Issuer URI\"). "
+        "Default: https://<first machine name>.")
+    signing_certificate: Path = setting(
+        Path("certs/saml-signing.crt"), "Certificate that signs SAML messages (PEM).")
+    signing_key: Path = setting(Path("certs/saml-signing.key"), "Its private key (PEM).")
+    signing_key_passphrase: Secret | None = setting(
+        None, "Passphrase of the signing key, if it is encrypted.")
+    session_secret: Secret = setting(
+        Secret(file=Path("certs/session.secret")),
+        "Key that signs the STS session cookie; all servers of a pair need the same one.")
+    session_lifetime: int = setting(
+        28800, "Seconds a logged-on user is not asked for the password again (default 8 hours).")
+    assertion_lifetime: int = setting(300, "Seconds an assertion stays valid after it is issued.")
+    clock_skew: int = setting(30, "Seconds NotBefore is set in the past, for SPs with slow clocks.")
+    max_message_bytes: int = setting(
+        65536, "Largest SAML request accepted, after base64 decoding and inflating.")
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    database: Path = setting(Path("cic-users.db"), "SQLite file of the local user directory.")
+    backend: str = setting(
+        "local", "Who checks user IDs and passwords: local (the local directory) or icws "
+        "(CIC itself, over ICWS; see [icws]).")
+
+
+@dataclass(frozen=True)
+class IcwsSettings:
+    servers: list[str] = setting(
+        [], "The CIC servers (switchover pair) as \"host\" or \"host:port\", tried in this "
+        "order; required for directory.backend = \"icws\" and sync.source = \"icws\".")
+    scheme: str = setting("https", "https or http (needs allow_plain_http).")
+    allow_plain_http: bool = setting(
+        False, "Accept scheme = \"http\", which sends CIC passwords unencrypted.")
+    port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).")
+    ca_file: Path | None = setting(
+        None, "CA certificates (PEM) that CIC's TLS certificate must chain to. "
+        "Default: the system's CAs.")
+    timeout: int = setting(5, "Seconds one ICWS request may take in all.")
+    failover_timeout: int = setting(
+        15, "Seconds one logon may spend trying the servers of the pair in all; a whole logon "
+        "ends within failover_timeout + 2 x timeout.")
+    application_name: str = setting("cic-sts", "applicationName sent with every ICWS logon.")
+    language: str = setting("en-us", "Accept-Language sent with every ICWS request.")
+    service_user: str = setting(
+        "", "CIC user ID of a service account that may read user configurations: for lookups "
+        "of logged-on users and for the sync.")
+    service_password: Secret | None = setting(None, "Password of the service account.")
+    cache_ttl: int = setting(
+        300, "Seconds a user record read from CIC is reused (0: never). Passwords never are.")
+    auth_token_type: str = setting(
+        "urn:inin.com:connection:authTokenConnectionRequestSettings",
+        "__type of the auth-token logon request (unconfirmed).")
+    auth_token_field: str = setting(
+        "authToken", "Field of the auth-token logon request that carries the token "
+        "(unconfirmed).")
+
+
+@dataclass(frozen=True)
+class GenesysSettings:
+    region: str = setting("", "Region code (eu-west-1) or domain (mypurecloud.ie).")
+    relying_party_identifier: str = setting(
+        "", "Genesys Cloud's \"Relying Party Identifier\": the SP entity ID and Audience.")
+    organization: str = setting("", "Genesys Cloud organization short name (OrganizationName).")
+    service_name: str = setting("", "Optional ServiceName sent on every browser logon.")
+    login_base_url: str = setting(
+        "", "Override of https://login.<domain> (tests, proxies).")
+    client_id: str = setting(
+        "", "OAuth client ID (client credentials grant) the sync uses to call Genesys Cloud.")
+    client_secret: Secret | None = setting(None, "Secret of that OAuth client.")
+    api_base_url: str = setting("", "Override of https://api.<domain> (tests, proxies).")
+
+
+@dataclass(frozen=True)
+class ServiceProviderSettings:
+    metadata: Path = setting(Path(), "SAML metadata file of the SP.")
+    organization_name: str = setting("", "Optional OrganizationName attribute for this SP.")
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    backend: str = setting(
+        "cookie", "Where STS sessions, logon throttling and replay caches live: cookie (sessions "
+        "in an encrypted cookie any server with the same session secret reads; counters per "
+        "process) or redis (all shared through Redis).")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis server, for backend = redis.")
+    redis_password: Secret | None = setting(None, "Password of the Redis server, if it has one.")
+    max_failed_logons: int = setting(
+        10, "Failed logons for one user ID within failed_logon_window before further attempts "
+        "are refused without checking (five times as many per client address).")
+    failed_logon_window: int = setting(900, "Seconds over which failed logons are counted.")
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    service_provider: str = setting(
+        "", "Entity ID of the SP the CIC client buttons launch. Default: Genesys Cloud's "
+        "relying party identifier.")
+    collaborate: str = setting("directory", "ServiceName for the Collaborate button.")
+    inbox: str = setting(
+        "", "ServiceName for the Inbox button (the My Performance view). "
+        "Default: https://apps.<domain>/directory/#/analytics/performance/me.")
+    admin: str = setting(
+        "", "ServiceName for the Genesys Cloud Admin button. "
+        "Default: https://apps.<domain>/directory/#/admin.")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Inputs of `cic-sts proxy nginx`; its command-line options override them.
+
+    Validated by `idp.proxy.inputs` when the generator runs, not when the STS starts. Paths are
+    kept as written (relative ones are relative to this file) because they may name files on
+    the proxy machine rather than this one.
+    """
+
+    servers: list[str] = setting(
+        [], "The STS servers of the switchover pair: host or IP, optional :port (default 8043).")
+    public_host: str = setting(
+        "", "Host name or IP browsers use for the proxy. Default: the host of "
+        "server.public_base_url.")
+    public_port: int = setting(
+        0, "HTTPS port the proxy listens on. 0: the port of server.public_base_url, else 443.")
+    friendly_path: str | None = setting(
+        None, "Path the STS is published under (\"\" publishes at /). Default: the path of "
+        "server.public_base_url, else PureConnect.")
+    listen_address: str = setting(
+        "", "IP address the proxy listens on. Default: all IPv4 addresses, and all IPv6 ones "
+        "too when the public host is an IPv6 address.")
+    tls_certificate: str = setting("", "Certificate (PEM) the proxy shows browsers.")
+    tls_key: str = setting("", "Its private key (PEM).")
+    certificates_on_target: bool = setting(
+        False, "The certificate, key and CA paths are on the proxy machine, not this one: a "
+        "missing file is a warning instead of an error.")
+    stickiness: str = setting("ip_hash", "ip_hash, sticky-cookie (NGINX Plus only) or none.")
+    upstream_ca: str = setting(
+        "", "CA certificate (PEM) the STS servers' certificates are checked against. Empty: "
+        "not checked (a warning).")
+    upstream_name: str = setting(
+        "", "Name both STS servers' certificates carry, checked with upstream_ca.")
+    redirect_http: bool = setting(False, "Also listen on port 80 and redirect to HTTPS.")
+    log_dir: str = setting("/var/log/nginx", "Folder of the proxy's access and error logs.")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    source: str = setting(
+        "directory", "Where the sync reads CIC users: directory (the local directory, "
+        "directory.database), csv (sync.csv_file) or icws (CIC itself, [icws] with a service "
+        "account).")
+    csv_file: Path = setting(
+        Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
+    state_database: Path = setting(
+        Path("cic-sync.db"), "SQLite file of the sync's state (per user: Genesys Cloud id, "
+        "status, last synchronized) and request counters.")
+    rate_per_minute: int = setting(
+        300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).")
+    concurrency: int = setting(4, "Requests in flight at once.")
+    max_retries: int = setting(
+        5, "Retries of one request after a 429, a 5xx or a network error, before it fails.")
+    request_timeout: int = setting(30, "Seconds to wait for one Genesys Cloud answer.")
+    page_size: int = setting(
+        100, "Users per page when listing Genesys Cloud users (trimmed with attributes=).")
+    default_country: str = setting(
+        "", "Region (ISO 3166 code such as US or DE) of phone numbers written without a "
+        "country code; empty: such numbers are reported and left out.")
+    authority: str = setting(
+        "cic-sts", "Authority of the externalIds entry that links a Genesys Cloud user to its "
+        "CIC user ID.")
+    deactivate_missing: bool = setting(
+        True, "Deactivate the Genesys Cloud user of a CIC user that was deleted or lost its "
+        "business e-mail.")
+    delete_instead_of_deactivate: bool = setting(
+        False, "Delete such Genesys Cloud users instead of deactivating them.")
+    adopt_existing: bool = setting(
+        False, "Take over Genesys Cloud users the sync did not create when their e-mail is a "
+        "CIC user's business e-mail (otherwise: reported as a conflict, left alone).")
+    interval: int = setting(60, "Seconds between two passes of `sync run`.")
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "idp": IdpSettings,
+    "directory": DirectorySettings,
+    "icws": IcwsSettings,
+    "state": StateSettings,
+    "launch": LaunchSettings,
+    "genesys": GenesysSettings,
+    "service_providers": ServiceProviderSettings,
+    "proxy": ProxySettings,
+    "sync": SyncSettings,
+}
