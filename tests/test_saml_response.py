@@ -570,3 +570,24 @@ def test_metadata_acs_location_must_be_http(tmp_path: Path) -> None:
 def test_missing_metadata_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read SP metadata"):
         providers_from_metadata(tmp_path / "absent.xml")
+
+
+def test_sp_display_name_comes_from_metadata(tmp_path: Path) -> None:
+    from idp.saml.registry import providers_from_metadata
+
+    named = tmp_path / "named.xml"
+    named.write_text(
+        '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+        'entityID="https://sp.example.test/metadata"><md:SPSSODescriptor '
+        'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        '<md:AssertionConsumerService index="0" Location="https://sp.example.test/acs" '
+        'Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"/></md:SPSSODescriptor>'
+        '<md:Organization><md:OrganizationName xml:lang="en">x</md:OrganizationName>'
+        '<md:OrganizationDisplayName xml:lang="en">Example  Portal</md:OrganizationDisplayName>'
+        '<md:OrganizationURL xml:lang="en">https://sp.example.test</md:OrganizationURL>'
+        "</md:Organization></md:EntityDescriptor>")
+    assert providers_from_metadata(named)[0].name == "Example Portal"
+    anonymous = tmp_path / "anonymous.xml"
+    anonymous.write_text(named.read_text().split("<md:Organization>")[0]
+                         + "</md:EntityDescriptor>")
+    assert providers_from_metadata(anonymous)[0].name == "sp.example.test"

@@ -48,6 +48,8 @@ def saml_settings(base_url: str, idp: DemoIdp) -> dict[str, Any]:
                                     + "/logout", "binding": BINDING_REDIRECT},
             "x509cert": cert,
         },
+        "organization": {"en-US": {"name": "demo-sp", "displayname": "Demo service provider",
+                                   "url": base_url}},
         "security": {
             "wantMessagesSigned": True,
             "wantAssertionsSigned": False,

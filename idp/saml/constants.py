@@ -7,7 +7,9 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 XS = "http://www.w3.org/2001/XMLSchema"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
-NS = {"samlp": SAMLP, "saml": SAML, "md": MD, "ds": DS}
+MDUI = "urn:oasis:names:tc:SAML:metadata:ui"
+
+NS = {"samlp": SAMLP, "saml": SAML, "md": MD, "ds": DS, "mdui": MDUI}
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"

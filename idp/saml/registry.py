@@ -6,8 +6,12 @@ asks for must match one of them exactly, or the request is refused and nothing i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from lxml import etree
 
 from idp.errors import ConfigError, SamlRequestError, StsError, UnknownServiceProvider
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, MD, NS
@@ -85,7 +89,7 @@ class Registry:
                 f"service provider {entity_id!r} is not registered with this identity "
                 "provider") from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ServiceProvider]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
@@ -136,7 +140,7 @@ def providers_from_metadata(path: Path, organization_name: str = "") -> list[Ser
             "md:KeyDescriptor/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS))
         providers.append(ServiceProvider(
             entity_id=entity_id,
-            name=entity_id,
+            name=_display_name(entity, descriptor, entity_id),
             acs=acs,
             slo=tuple(_endpoints(descriptor, "SingleLogoutService")),
             organization_name=organization_name,
@@ -148,7 +152,17 @@ def providers_from_metadata(path: Path, organization_name: str = "") -> list[Ser
     return providers
 
 
-def _endpoints(descriptor, tag: str) -> list[Endpoint]:  # type: ignore[no-untyped-def]
+def _display_name(entity: etree._Element, descriptor: etree._Element, entity_id: str) -> str:
+    """What the logon page calls the SP: its metadata's display name, else its host."""
+    for path, element in (("md:Extensions/mdui:UIInfo/mdui:DisplayName", descriptor),
+                          ("md:Organization/md:OrganizationDisplayName", entity)):
+        found = element.find(path, NS)
+        if found is not None and (found.text or "").strip():
+            return " ".join(found.text.split())[:80]
+    return urlsplit(entity_id).hostname or entity_id
+
+
+def _endpoints(descriptor: etree._Element, tag: str) -> list[Endpoint]:
     endpoints = []
     for el in descriptor.findall(f"md:{tag}", NS):
         location = el.get("Location", "")
