@@ -3,6 +3,8 @@ CIC credentials log on; CIC being unreachable is a clear 503 page, never a 500."
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,15 +97,19 @@ def test_cic_down_at_logon_is_a_clear_503(client: FlaskClient, sp: Sp, pair: Icw
     assert CIC_PASSWORD not in caplog.text
 
 
-def test_cic_down_during_an_sts_session_is_a_clear_503(client: FlaskClient, sp: Sp,
-                                                       pair: IcwsPair) -> None:
+def test_cic_down_during_an_sts_session_is_a_clear_503(
+        client: FlaskClient, sp: Sp, pair: IcwsPair, caplog: pytest.LogCaptureFixture) -> None:
     _, page = start(client, sp, "redirect")
     assert log_on(client, page.text, "carol", CIC_PASSWORD).status_code == 200
     for server in pair.servers:
         server.stop()
-    _, again = start(client, sp, "post")  # the session needs a lookup, which needs CIC
+    with caplog.at_level(logging.ERROR):
+        _, again = start(client, sp, "post")  # the session needs a lookup, which needs CIC
     assert again.status_code == 503
     assert UNAVAILABLE in again.text and "127.0.0" not in again.text
+    reference = re.search(r'<code id="reference">(\w+)</code>', again.text)
+    assert reference is not None  # the page points at the log line with the details
+    assert any(f"[ref {reference.group(1)}]" in r.getMessage() for r in caplog.records)
     assert client.get("/readyz").status_code == 503
 
 

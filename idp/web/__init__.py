@@ -124,11 +124,7 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
 
     @app.errorhandler(BackendUnavailable)
     def backend_unavailable(error: BackendUnavailable) -> Response:
-        # CIC cannot be asked (a lookup for an STS session, say): a clear 503 page that names
-        # no server; the details go to the log.
-        log.error("authentication backend unavailable (%s %s): %s", request.method,
-                  request.path, error)
-        return sso.message_page("error_title", "backend_unavailable", status=503)
+        return sso.unavailable_page(error)  # a lookup for an STS session, say
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> tuple[str, int]:

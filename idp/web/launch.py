@@ -20,7 +20,7 @@ from idp.config import Config
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestError
 from idp.genesys.regions import region_domain
 from idp.web.context import sts
-from idp.web.sso import issue_response, logon_page, message_page
+from idp.web.sso import issue_response, logon_page, message_page, unavailable_page
 from idp.web.state import PendingLogon, current_session, one_time_session
 
 bp = Blueprint("launch", __name__)
@@ -85,8 +85,7 @@ def _with_token(pending: PendingLogon, token: str) -> Response:
         log.warning("launch refused: CIC auth token rejected (from %s)", g.client)
         return message_page("error_title", "token_refused", status=403)
     except BackendUnavailable as exc:
-        log.error("authentication backend unavailable: %s", exc)
-        return message_page("error_title", "backend_unavailable", status=503)
+        return unavailable_page(exc)
     log.info("launch for %r with a CIC auth token", user.user_id)
     # The token proves who this one launch is for, not who uses this browser: a token POSTed
     # from another site must not replace the STS session the browser has, so none is stored.

@@ -182,13 +182,23 @@ def logon_page(pending: PendingLogon, error: str | None = None, user_id: str = "
     return response
 
 
-def message_page(title: str, message: str, status: int) -> Response:
+def message_page(title: str, message: str, status: int,
+                 reference: str | None = None) -> Response:
     t = i18n.Translator(i18n.choose_language())
     html = render_template("message.html", t=t, title=t(title), message=t(message),
-                           reference=None, base=g.remap.base_url)
+                           reference=reference, base=g.remap.base_url)
     response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def unavailable_page(error: BackendUnavailable) -> Response:
+    """CIC cannot be asked: a 503 page that names no server, with a reference to the log line
+    that has the details."""
+    reference = secrets.token_hex(4)
+    log.error("authentication backend unavailable (%s %s) [ref %s]: %s", request.method,
+              request.path, reference, error)
+    return message_page("error_title", "backend_unavailable", status=503, reference=reference)
 
 
 def error_page(error: SamlError | Exception, status: int | None = None) -> tuple[str, int]:
