@@ -321,3 +321,49 @@ def test_redis_going_away_is_a_clear_503(tmp_path: Path, key_dir: Path, sp: Sp) 
     assert failed.status_code == 503 and "SAMLResponse" not in failed.text
     ready = client.get("/readyz", **HTTPS)
     assert ready.status_code == 503 and ready.json["checks"]["state"] is False
+
+
+def test_logons_while_cic_is_unavailable_do_not_count_as_attempts(config: Config, sp: Sp) -> None:
+    from idp.errors import BackendUnavailable
+
+    class Flaky(LocalDirectory):
+        down = True
+
+        def authenticate(self, user_id: str, password: str) -> CicUser:
+            if self.down:
+                raise BackendUnavailable("CIC is switching over")
+            return super().authenticate(user_id, password)
+
+    backend = Flaky(config.directory.database, hasher=CHEAP_HASHER)
+    client = create_app(config, backend=backend).test_client()
+    page = client.get("/ICNotifierIDP/login",
+                      query_string=redirect_query(sp.authn_request()[1]), **HTTPS)
+    for _ in range(config.state.max_failed_logons + 2):
+        assert log_on(client, page.text).status_code == 503
+    backend.down = False
+    assert "SAMLResponse" in log_on(client, page.text).text  # not throttled afterwards
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_store_counts_and_takes_back(tmp_path: Path, kind: str) -> None:
+    from redis import Redis
+
+    from idp.web.store import MemoryStore, RedisStore, Store
+    from tests.servers import free_port, redis_server
+
+    def exercise(store: Store) -> None:
+        assert store.hit("k", 60) == 1 and store.hit("k", 60) == 2
+        store.unhit("k")
+        assert store.count("k") == 1
+        store.clear("k")
+        store.unhit("k")  # nothing to take back: stays at zero
+        assert store.count("k") == 0
+        assert store.add_once("t", 60) and not store.add_once("t", 60)
+
+    if kind == "memory":
+        exercise(MemoryStore())
+        return
+    with redis_server(free_port(), tmp_path / "redis.log") as url:
+        client = Redis.from_url(url)
+        exercise(RedisStore(client))
+        client.close()

@@ -113,6 +113,7 @@ def _logon_form() -> Response:
         return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
+        ctx.store.unhit(user_key)  # CIC was not asked: not an attempt to hold against the user
         return logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
     ctx.store.clear(user_key)
     if not user.email:

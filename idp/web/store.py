@@ -26,6 +26,10 @@ class Store(ABC):
         """Count one event for `key`; return the count within the current window."""
 
     @abstractmethod
+    def unhit(self, key: str) -> None:
+        """Take back one event counted by `hit` (one that turned out not to count)."""
+
+    @abstractmethod
     def count(self, key: str) -> int:
         """Events counted for `key` in its current window."""
 
@@ -80,6 +84,12 @@ class MemoryStore(Store):
             self._entries[key] = (entry[0], entry[1] + 1)
             return entry[1] + 1
 
+    def unhit(self, key: str) -> None:
+        with self._lock:
+            entry = self._live(key, time.monotonic())
+            if entry is not None and entry[1] > 0:
+                self._entries[key] = (entry[0], entry[1] - 1)
+
     def count(self, key: str) -> int:
         with self._lock:
             entry = self._live(key, time.monotonic())
@@ -116,6 +126,11 @@ class RedisStore(Store):
             pipe.expire(name, window, nx=True)  # the window starts at the first event
             count, _ = pipe.execute()
         return int(count)
+
+    def unhit(self, key: str) -> None:
+        with self._guard():
+            if int(self._redis.decr(self._prefix + key)) < 0:  # the key had expired meanwhile
+                self._redis.delete(self._prefix + key)
 
     def count(self, key: str) -> int:
         with self._guard():
