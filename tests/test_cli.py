@@ -200,3 +200,34 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "cic-sts init" in result.stderr
+
+
+def test_key_rollover_publishes_both_certificates(tmp_path: Path) -> None:
+    from lxml import etree
+
+    from idp.saml.constants import NS
+    from idp.web import create_app
+
+    runner = CliRunner()
+    config_file = tmp_path / "cic-sts.toml"
+    assert runner.invoke(cli, ["--config", str(config_file), "init", "--machine-name",
+                               "sts.example.com"]).exit_code == 0
+    made = runner.invoke(cli, ["--config", str(config_file), "new-signing-key",
+                               str(tmp_path / "certs" / "next")])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "certs" / "next.key").stat().st_mode & 0o777 == 0o600
+    again = runner.invoke(cli, ["--config", str(config_file), "new-signing-key",
+                                str(tmp_path / "certs" / "next")])
+    assert again.exit_code == 1 and "already exists" in again.output
+    config_file.write_text(config_file.read_text().replace(
+        "[idp]\n", '[idp]\nnext_signing_certificate = "certs/next.crt"\n'))
+    shown = json.loads(runner.invoke(cli, ["--config", str(config_file), "genesys-settings",
+                                           "--json"]).output)
+    next_pem = (tmp_path / "certs" / "next.crt").read_text().strip()
+    assert shown["Certificate (next, for the rollover)"] == next_pem
+    assert shown["Certificate"] != next_pem
+    app = create_app(load_config(config_file))
+    metadata = app.test_client().get("/ICNotifierIDP/metadata",
+                                     base_url="https://sts.example.com:8043")
+    bodies = etree.fromstring(metadata.data).findall(".//ds:X509Certificate", NS)
+    assert len(bodies) == 2

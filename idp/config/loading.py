@@ -60,6 +60,11 @@ class Config:
         return f"https://{host}:{self.server.port}"
 
     @property
+    def next_signing_certificate(self) -> Path | None:
+        name = self.idp.next_signing_certificate
+        return (self.path.parent / name).resolve() if name else None
+
+    @property
     def entity_id(self) -> str:
         return self.idp.entity_id or f"https://{self.public_host}"
 

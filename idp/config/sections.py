@@ -76,6 +76,10 @@ class IdpSettings:
     signing_certificate: Path = setting(
         Path("certs/saml-signing.crt"), "Certificate that signs SAML messages (PEM).")
     signing_key: Path = setting(Path("certs/saml-signing.key"), "Its private key (PEM).")
+    next_signing_certificate: str = setting(
+        "", "During a key rollover, the next signing certificate (PEM path): published in the "
+        "metadata and by genesys-settings beside the current one, so Genesys Cloud trusts both "
+        "before signing switches to it.")
     signing_key_passphrase: Secret | None = setting(
         None, "Passphrase of the signing key, if it is encrypted.")
     session_secret: Secret = setting(

@@ -13,7 +13,7 @@ def sso_form_values(config: Config) -> dict[str, str]:
     base = config.public_base_url
     certificate = read_pem(config.idp.signing_certificate, "SAML signing certificate").decode()
     rpi = config.genesys.relying_party_identifier if config.genesys else ""
-    return {
+    values = {
         "Provider Name": "PureConnect",
         "Target URL": base + SSO_PATH,
         "Provider's Issuer URI": config.entity_id,
@@ -24,3 +24,7 @@ def sso_form_values(config: Config) -> dict[str, str]:
         "Single Logout Binding": "HTTP Redirect",
         "Endpoint Compression": "Off (both the compressed Redirect and the POST binding work)",
     }
+    if config.next_signing_certificate is not None:  # Genesys Cloud takes more than one
+        values["Certificate (next, for the rollover)"] = read_pem(
+            config.next_signing_certificate, "next signing certificate").decode().strip()
+    return values

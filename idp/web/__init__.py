@@ -46,7 +46,7 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
     return Sts(
         config=config,
         signer=signer,
-        certificate_bodies=[certificate_body(cert_pem)],
+        certificate_bodies=published_certificates(config, cert_pem),
         registry=build_registry(config),
         backend=backend or build_backend(config),
         pending=PendingCodec(idp.session_secret.reveal()),
@@ -54,6 +54,15 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
         store=RedisStore(redis_client(config)) if config.state.backend == "redis"
         else MemoryStore(),
     )
+
+
+def published_certificates(config: Config, current_pem: bytes) -> list[str]:
+    """The certificates metadata lists: the signing one, and the next one during a rollover."""
+    bodies = [certificate_body(current_pem)]
+    if config.next_signing_certificate is not None:
+        bodies.append(certificate_body(read_pem(config.next_signing_certificate,
+                                                "next signing certificate")))
+    return bodies
 
 
 def redis_client(config: Config) -> Any:
