@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -102,28 +103,36 @@ def apply_(cli: CliContext, /, force: bool, full: bool, as_json: bool) -> None:
 def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     """Keep syncing: a pass, then a pause, until SIGTERM or Ctrl-C.
 
-    Each pass sends only what changed in CIC since the last one. A pass that fails (Genesys
-    Cloud unreachable, say) is logged and the next one tries again.
+    Each pass sends only what changed in CIC since the last one; the first pass, and one every
+    sync.full_interval seconds, compares with a full listing of Genesys Cloud instead, which also
+    undoes changes made there. A pass that fails (Genesys Cloud unreachable, say) is logged and
+    the next one tries again.
     """
     config = cli.config()
     pause = interval or config.sync.interval
     service = SyncService(config)
     with _stop_on_signals() as stop:
         try:
-            _run_passes(service, stop, pause, passes)
+            _run_passes(service, stop, pause, passes, config.sync.full_interval)
         finally:
             service.close()
 
 
-def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int) -> None:
+def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,
+                full_interval: int) -> None:
     done = 0
+    last_full: float | None = None
     while not stop.is_set():
+        started = time.monotonic()
+        full = full_interval > 0 and (last_full is None or started - last_full >= full_interval)
         try:
-            report = service.apply(stop=stop)
+            report = service.apply(stop=stop, full=full)
         except (GenesysError, SyncError) as exc:
             log.error("sync pass failed: %s", exc)
         else:
-            log.info("sync pass: %s", report.summary())
+            log.info("sync pass%s: %s", " (full)" if full else "", report.summary())
+            if full and not report.error:
+                last_full = started
         done += 1
         if passes and done >= passes:
             return

@@ -253,6 +253,10 @@ class SyncSettings:
         False, "Take over Genesys Cloud users the sync did not create when their e-mail is a "
         "CIC user's business e-mail (otherwise: reported as a conflict, left alone).")
     interval: int = setting(60, "Seconds between two passes of `sync run`.")
+    full_interval: int = setting(
+        86400, "Seconds between full passes of `sync run` (its first pass is one too), which "
+        "compare with a full listing of Genesys Cloud and so also undo changes made there; "
+        "0: never.")
 
 
 SECTIONS: dict[str, type] = {

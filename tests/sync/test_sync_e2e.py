@@ -293,3 +293,17 @@ def test_a_linked_user_missing_from_a_listing_is_read_not_created_again(
     assert by_name(setup, "alice.agent@example.com")["id"] == alice["id"]
     assert len(setup.genesys.users()) == 2
     assert setup.genesys.count("POST") == 2  # the first sync's, none since
+
+
+def test_sync_run_starts_with_a_full_pass_that_undoes_changes_made_in_genesys(
+        setup: SyncSetup) -> None:
+    setup.add("alice", "alice@example.com", "Alice")
+    setup.apply()
+    alice = by_name(setup, "alice@example.com")
+    setup.genesys.edit_user(alice["id"], displayName="Renamed in Genesys")
+    setup.configure(sync="full_interval = 0")  # full passes off: the edit stays
+    assert setup.run("sync", "run", "--passes", "1", "--interval", "1").exit_code == 0
+    assert by_name(setup, "alice@example.com")["displayName"] == "Renamed in Genesys"
+    setup.configure()  # the default: the first pass of `sync run` is a full one
+    assert setup.run("sync", "run", "--passes", "1", "--interval", "1").exit_code == 0
+    assert by_name(setup, "alice@example.com")["displayName"] == "Alice"
