@@ -130,7 +130,7 @@ def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes:
         except (GenesysError, SyncError) as exc:
             log.error("sync pass failed: %s", exc)
         else:
-            log.info("sync pass%s: %s", " (full)" if full else "", report.summary())
+            log.info("sync pass: %s%s", "full comparison; " if full else "", report.summary())
             if full and not report.error:
                 last_full = started
         done += 1
