@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -79,13 +78,7 @@ def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Pop
         wait_until_responds(url, timeout=15, process=process)
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop(process)
         log.close()
 
 

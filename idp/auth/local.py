@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -29,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from idp.auth.base import AUTH_FAILED_MESSAGE, PHONE_FIELDS, AuthBackend, CicUser
 from idp.errors import AuthenticationFailed, DirectoryError
+from idp.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,6 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class DirectoryEntry:
     """A user as stored, with what `CicUser` does not carry. Never holds the hash itself."""
@@ -162,7 +158,7 @@ class LocalDirectory(AuthBackend):
 
     def upsert_many(self, items: Iterable[tuple[CicUser, str | None]]) -> int:
         """`upsert` for many users in one transaction (all or none); returns how many."""
-        now = _now()
+        now = utc_now()
         records = []
         for user, password in items:  # validate and hash before the write lock is taken
             records.append((*_fields(user), self._hash(password) if password is not None else None,
@@ -173,7 +169,7 @@ class LocalDirectory(AuthBackend):
 
     def add(self, user: CicUser, password: str | None = None) -> None:
         """Create a new user; `DirectoryError` if the user ID (in any case) already exists."""
-        now = _now()
+        now = utc_now()
         record = (*_fields(user), self._hash(password) if password is not None else None, now, now)
         with self._connect() as conn, _transaction(conn):
             existing = conn.execute("SELECT user_id FROM users WHERE user_id = ?",
@@ -188,7 +184,7 @@ class LocalDirectory(AuthBackend):
         with self._connect() as conn, _transaction(conn):
             changed = conn.execute(
                 "UPDATE users SET password_hash = ?, updated = ? WHERE user_id = ?",
-                (password_hash, _now(), user_id)).rowcount
+                (password_hash, utc_now(), user_id)).rowcount
         if not changed:
             raise DirectoryError(f"no user {user_id!r} in the local directory {self.path}")
 

@@ -22,8 +22,9 @@ from idp.genesys.scim import Event, ScimClient
 from idp.sync.apply import RESULTS, Applier, Outcome
 from idp.sync.plan import Options, Plan, make_plan
 from idp.sync.sources import CsvSource, DirectorySource, UserSource
-from idp.sync.state import SyncState, now
+from idp.sync.state import SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
+from idp.timestamps import utc_now
 
 ClientFactory = Callable[[Event], ScimClient]
 
@@ -237,7 +238,7 @@ class SyncService:
             self.state.set_health("api", "OK" if state == "ok" else f"Failure: {message}", time_)
 
     def _record_pass(self, summary: str, ok: bool) -> None:
-        stamp = now()
+        stamp = utc_now()
         self.state.set_health("last_pass", summary, stamp)
         if ok:
             self.state.set_health("last_success", summary, stamp)

@@ -28,11 +28,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from idp.errors import SyncError
+from idp.timestamps import utc_now
 
 SCHEMA_VERSION = 2
 
@@ -79,10 +79,6 @@ MAX_EVENTS = 1000
 def user_key(user_id: str) -> str:
     """The key of a CIC user ID: CIC compares user IDs without letter case."""
     return user_id.casefold()
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class SyncState:
 
     def synced(self, user_id: str, email: str, genesys_id: str, version: str | None,
                record: dict[str, Any] | None, fingerprint: str, warnings: str = "") -> None:
-        stamp = now()
+        stamp = utc_now()
         self._upsert(user_id, status=SYNCED, message=warnings, email=email, genesys_id=genesys_id,
                      version=version, record=_dump(record), fingerprint=fingerprint,
                      last_synced=stamp)
@@ -196,7 +192,7 @@ class SyncState:
         with self._writing() as conn:
             conn.execute("UPDATE users SET status = ?, fingerprint = NULL, message = ?, "
                          "updated = ? WHERE key = ? AND genesys_id = ?",
-                         (NOT_SYNCED, message, now(), user_key(user_id), genesys_id))
+                         (NOT_SYNCED, message, utc_now(), user_key(user_id), genesys_id))
 
     def forget(self, user_id: str) -> None:
         """Drop a user's row: it is gone from CIC and has no Genesys Cloud user."""
@@ -205,7 +201,7 @@ class SyncState:
 
     def _upsert(self, user_id: str, **changes: Any) -> None:
         changes["user_id"] = user_id  # the latest spelling
-        changes["updated"] = now()
+        changes["updated"] = utc_now()
         columns = ", ".join(changes)
         marks = ", ".join("?" * len(changes))
         updates = ", ".join(f"{c} = excluded.{c}" for c in changes)
@@ -233,7 +229,7 @@ class SyncState:
         with self._writing() as conn:
             conn.execute("INSERT INTO health (name, value, time) VALUES (?, ?, ?) ON CONFLICT "
                          "(name) DO UPDATE SET value = excluded.value, time = excluded.time",
-                         (name, value, time or now()))
+                         (name, value, time or utc_now()))
 
     def health(self) -> dict[str, tuple[str, str]]:
         with self._reading() as conn:
@@ -243,7 +239,7 @@ class SyncState:
     def add_event(self, kind: str, message: str) -> None:
         with self._writing() as conn:
             conn.execute("INSERT INTO events (time, kind, message) VALUES (?, ?, ?)",
-                         (now(), kind, message))
+                         (utc_now(), kind, message))
             conn.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?",
                          (MAX_EVENTS,))
 

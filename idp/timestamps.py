@@ -1,0 +1,9 @@
+"""Timestamps as the SQLite files store them: ISO 8601 in UTC, to the second."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
