@@ -2,8 +2,9 @@
 
 An SP-initiated LogoutRequest (HTTP-Redirect or HTTP-POST) ends the STS session and is answered
 with a signed LogoutResponse at the SP's registered logout endpoint: in the query for the
-Redirect binding, in the XML for the POST binding. LogoutRequest signatures are not checked:
-the worst a forged one does is end a session, and the answer only goes to a registered URL.
+Redirect binding, in the XML for the POST binding. A signed Redirect-binding LogoutRequest must
+verify with the SP's certificate; XML signatures of POSTed ones are not checked: the worst a
+forged one does is end a session, and the answer only goes to a registered URL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from werkzeug.wrappers import Response
 from idp.errors import SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT
 from idp.saml.metadata import LOGOUT_PATH
+from idp.saml.query_signature import check_query_signature
 from idp.saml.registry import Endpoint, ServiceProvider
 from idp.saml.request import check_relay_state, decode_message, parse_logout_request
 from idp.saml.response import build_logout_response, encode_for_post, encode_for_redirect
@@ -60,6 +62,9 @@ def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Resp
     max_bytes = ctx.config.idp.max_message_bytes
     message = parse_logout_request(decode_message(encoded, binding, max_bytes), max_bytes)
     sp = ctx.registry.get(message.issuer)
+    if binding == BINDING_REDIRECT:
+        check_query_signature(request.query_string.decode("ascii", "replace"), "SAMLRequest",
+                              sp.certificates)
     endpoint = _logout_endpoint(sp, binding)
     destination = endpoint.response_location or endpoint.location
     relay_state = check_relay_state(relay_state)

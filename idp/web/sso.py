@@ -18,6 +18,7 @@ from idp.auth.base import CicUser
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
+from idp.saml.query_signature import check_query_signature
 from idp.saml.request import check_relay_state, decode_message, parse_authn_request
 from idp.saml.response import (
     ResponseParams,
@@ -62,6 +63,9 @@ def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Respo
     max_bytes = ctx.config.idp.max_message_bytes
     authn = parse_authn_request(decode_message(encoded, binding, max_bytes), max_bytes)
     sp = ctx.registry.get(authn.issuer)
+    if binding == BINDING_REDIRECT:
+        check_query_signature(request.query_string.decode("ascii", "replace"), "SAMLRequest",
+                              sp.certificates)
     acs = sp.resolve_acs(authn)
     pending = PendingLogon(sp=sp.entity_id, acs=acs.location, request_id=authn.id,
                            relay_state=check_relay_state(relay_state),
