@@ -40,6 +40,12 @@ class StateUnavailable(StsError):
     status = 503
 
 
+class UnusableUserRecord(StsError):
+    """A user's directory record holds something an assertion cannot carry."""
+
+    status = 422
+
+
 class SamlError(StsError):
     """A SAML message could not be accepted; `status` is the HTTP status to answer with."""
 

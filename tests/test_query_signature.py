@@ -88,3 +88,26 @@ def test_a_signed_logout_request_is_accepted_and_a_tampered_one_refused(
     bad = client.get(path_and_query(signed_url(settings, logout=True)).replace(
         "RelayState=bye", "RelayState=other"), **HTTPS)
     assert bad.status_code == 400 and "Location" not in bad.headers
+
+
+@pytest.mark.parametrize("smuggled", ["SAML%52equest", "Relay%53tate", "RelayState"])
+def test_a_second_copy_of_a_signed_parameter_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]], smuggled: str) -> None:
+    """Flask decodes parameter names; a copy spelled differently must not slip past the check."""
+    client, settings = signing
+    url = path_and_query(signed_url(settings))
+    path, query = url.split("?", 1)
+    page = client.get(f"{path}?{smuggled}=evil&{query}", **HTTPS)
+    assert page.status_code == 400
+    assert "more than once" in page.text and 'name="password"' not in page.text
+
+
+def test_an_sp_whose_metadata_says_it_signs_must_sign(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    client, settings = signing
+    path, query = path_and_query(signed_url(settings)).split("?", 1)
+    unsigned = "&".join(p for p in query.split("&")
+                        if not p.startswith(("Signature=", "SigAlg=")))
+    page = client.get(f"{path}?{unsigned}", **HTTPS)
+    assert page.status_code == 400
+    assert "are signed" in page.text and 'name="password"' not in page.text

@@ -591,3 +591,42 @@ def test_sp_display_name_comes_from_metadata(tmp_path: Path) -> None:
     anonymous.write_text(named.read_text().split("<md:Organization>")[0]
                          + "</md:EntityDescriptor>")
     assert providers_from_metadata(anonymous)[0].name == "sp.example.test"
+
+
+@needs_xmlsec1
+@pytest.mark.parametrize("sign_assertion", [False, True])
+def test_rebinding_the_xs_prefix_breaks_the_signatures(keys: KeyPair, metadata_cert: Path,
+                                                        tmp_path: Path,
+                                                        sign_assertion: bool) -> None:
+    """`xs` appears only inside xsi:type values; it is signed all the same (PrefixList)."""
+    signed = build_response(params(sign_assertion=sign_assertion), SUBJECT, keys.signer())
+    assert b'PrefixList="xs"' in signed
+    rebound = signed.replace(b'xmlns:xs="http://www.w3.org/2001/XMLSchema"',
+                             b'xmlns:xs="urn:evil"')
+    assert rebound != signed
+    document = tmp_path / "rebound.xml"
+    document.write_bytes(rebound)
+    assert xmlsec1_verify(document, metadata_cert, RESPONSE_NODE).returncode != 0
+    if sign_assertion:
+        assert xmlsec1_verify(document, metadata_cert, ASSERTION_NODE).returncode != 0
+
+
+@needs_xmlsec1
+def test_carriage_returns_arrive_as_sent(keys: KeyPair, metadata_cert: Path,
+                                         tmp_path: Path) -> None:
+    subject = Subject("a@example.com", {"email": "a@example.com", "ServiceName": "x\r\ny\rz"})
+    signed = build_response(params(), subject, keys.signer())
+    document = tmp_path / "cr.xml"
+    document.write_bytes(signed)
+    assert xmlsec1_verify(document, metadata_cert, RESPONSE_NODE).returncode == 0
+    values = [v.text for v in etree.fromstring(signed).iterfind(".//saml:AttributeValue", NS)]
+    assert "x\r\ny\rz" in values
+
+
+@pytest.mark.parametrize("bad", ["a\x0bb@example.com", "nul\x00@example.com", "x\ufffe@y.z",
+                                 "\ud800@example.com"])
+def test_values_xml_cannot_carry_are_refused_clearly(keys: KeyPair, bad: str) -> None:
+    from idp.errors import UnusableUserRecord
+
+    with pytest.raises(UnusableUserRecord, match="cannot carry"):
+        build_response(params(), Subject(bad, {"email": bad}), keys.signer())

@@ -2,7 +2,8 @@
 
 A signed request is checked against the certificates in the SP's metadata; one whose signature
 does not verify is refused. The signed octets are the parameters exactly as they arrived
-(still URL-encoded), so the raw query string is used, not the decoded values.
+(still URL-encoded), so the raw query string is used, not the decoded values; a protocol
+parameter given twice is refused, so that the values the application reads are the ones signed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,23 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from idp.errors import SamlRequestError
 from idp.saml.signing import SIG_ALG_RSA_SHA256
 
+PROTOCOL_PARAMETERS = frozenset({"SAMLRequest", "SAMLResponse", "RelayState", "SigAlg",
+                                 "Signature"})
+
+
+def raw_parameters(raw_query: str) -> dict[str, str]:
+    """Decoded name -> value as it arrived (still URL-encoded). A protocol parameter given twice
+    (or once more as ``SAML%52equest``, which the web framework decodes to the same name) is
+    refused: what is verified and what the application reads could differ."""
+    raw: dict[str, str] = {}
+    for part in raw_query.split("&"):
+        name, _, value = part.partition("=")
+        name = unquote_plus(name)
+        if name in PROTOCOL_PARAMETERS and name in raw:
+            raise SamlRequestError(f"the request carries {name} more than once")
+        raw.setdefault(name, value)
+    return raw
+
 
 def check_query_signature(raw_query: str, message: str, certificates: tuple[str, ...]) -> bool:
     """Whether the Redirect-binding message in `raw_query` was signed (True) or not (False).
@@ -27,10 +45,7 @@ def check_query_signature(raw_query: str, message: str, certificates: tuple[str,
     SP's metadata. Raises `SamlRequestError` when it is signed but the signature cannot be
     verified with them, or uses an algorithm other than RSA-SHA256.
     """
-    raw: dict[str, str] = {}
-    for part in raw_query.split("&"):
-        name, _, value = part.partition("=")
-        raw.setdefault(name, value)
+    raw = raw_parameters(raw_query)
     if "Signature" not in raw:
         return False
     if not certificates:

@@ -39,6 +39,7 @@ class ServiceProvider:
     organization_name: str = ""  # the OrganizationName attribute, if this SP wants one
     service_name: str = ""  # the ServiceName attribute for browser logons
     sign_assertion: bool = False  # sign the Assertion as well as the Response
+    requests_signed: bool = False  # its metadata says AuthnRequestsSigned
     certificates: tuple[str, ...] = field(default=(), repr=False)
 
     def resolve_acs(self, request: AuthnRequest) -> Endpoint:
@@ -145,6 +146,7 @@ def providers_from_metadata(path: Path, organization_name: str = "") -> list[Ser
             slo=tuple(_endpoints(descriptor, "SingleLogoutService")),
             organization_name=organization_name,
             sign_assertion=descriptor.get("WantAssertionsSigned") in ("true", "1"),
+            requests_signed=descriptor.get("AuthnRequestsSigned") in ("true", "1"),
             certificates=certs,
         ))
     if not providers:

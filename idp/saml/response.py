@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import secrets
 import zlib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from idp.errors import UnusableUserRecord
 from idp.saml.constants import (
     AC_PASSWORD_PROTECTED,
     ATTRNAME_UNSPECIFIED,
@@ -62,6 +64,19 @@ class ResponseParams:
     sign_assertion: bool = False
 
 
+# Characters XML 1.0 cannot carry at all (C0 controls but tab/LF/CR, surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text(value: str) -> str:
+    """`value` as XML character data. A CR is written as a reference so that it arrives as a
+    CR rather than being folded into a line feed by the receiving parser."""
+    if _NOT_XML.search(value):
+        raise UnusableUserRecord("a value for the assertion holds characters XML cannot "
+                                 "carry; correct the user's record in the directory")
+    return escape(value, {"\r": "&#13;"})
+
+
 def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> bytes:
     """The signed Response as bytes, ready to be base64-encoded into the POST form."""
     p = params
@@ -72,7 +87,7 @@ def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> 
     issuer = f"<saml:Issuer>{escape(p.issuer)}</saml:Issuer>"
     attributes = "".join(
         f"<saml:Attribute Name={quoteattr(name)} NameFormat={quoteattr(ATTRNAME_UNSPECIFIED)}>"
-        f"<saml:AttributeValue xsi:type=\"xs:string\">{escape(value)}</saml:AttributeValue>"
+        f"<saml:AttributeValue xsi:type=\"xs:string\">{text(value)}</saml:AttributeValue>"
         "</saml:Attribute>"
         for name, value in subject.attributes.items()
     )
@@ -86,7 +101,7 @@ def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> 
         f'IssueInstant="{now}">'
         f"{issuer}"
         "<saml:Subject>"
-        f'<saml:NameID Format="{NAMEID_EMAIL}">{escape(subject.email)}</saml:NameID>'
+        f'<saml:NameID Format="{NAMEID_EMAIL}">{text(subject.email)}</saml:NameID>'
         f'<saml:SubjectConfirmation Method="{CM_BEARER}">'
         f'<saml:SubjectConfirmationData NotOnOrAfter="{not_after}" '
         f"Recipient={quoteattr(p.acs_url)}{irt}/>"

@@ -29,6 +29,10 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _ISSUER = f"{{{SAML}}}Issuer"
+# `xs` is used only inside attribute values (xsi:type="xs:string"), which exclusive C14N does not
+# see as a use: without naming it here, its declaration would be left out of what is signed and
+# could be rebound by whoever holds the message.
+INCLUSIVE_PREFIXES = ("xs",)
 # Written in canonical form already (no empty-element tags, one namespace declaration), so what
 # is signed is exactly what exclusive C14N of the SignedInfo gives wherever it is placed: it uses
 # no namespace but ds, which its Signature parent declares.
@@ -38,7 +42,8 @@ _SIGNED_INFO = (
     f'<ds:SignatureMethod Algorithm="{SIG_ALG_RSA_SHA256}"></ds:SignatureMethod>'
     '<ds:Reference URI="#{reference}"><ds:Transforms>'
     f'<ds:Transform Algorithm="{ENVELOPED}"></ds:Transform>'
-    f'<ds:Transform Algorithm="{EXC_C14N}"></ds:Transform>'
+    f'<ds:Transform Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" '
+    f'PrefixList="{" ".join(INCLUSIVE_PREFIXES)}"></ec:InclusiveNamespaces></ds:Transform>'
     f'</ds:Transforms><ds:DigestMethod Algorithm="{DIGEST_SHA256}"></ds:DigestMethod>'
     "<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"
 )
@@ -46,7 +51,8 @@ _SIGNED_INFO = (
 
 def _canonical(element: etree._Element) -> bytes:
     canonical: bytes = etree.tostring(element, method="c14n", exclusive=True,
-                                      with_comments=False)
+                                      with_comments=False,
+                                      inclusive_ns_prefixes=list(INCLUSIVE_PREFIXES))
     return canonical
 
 

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from idp.errors import SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT
 from idp.saml.metadata import LOGOUT_PATH
-from idp.saml.query_signature import check_query_signature
+from idp.saml.query_signature import check_query_signature, raw_parameters
 from idp.saml.registry import Endpoint, ServiceProvider
 from idp.saml.request import check_relay_state, decode_message, parse_logout_request
 from idp.saml.response import build_logout_response, encode_for_post, encode_for_redirect
@@ -38,6 +38,7 @@ def logout() -> Response:
     if "SAMLRequest" in request.values:
         if g.remap.refused:
             raise SamlRequestError(g.remap.refused)
+        raw_parameters(request.query_string.decode("ascii", "replace"))  # no smuggled copies
         binding = BINDING_REDIRECT if "SAMLRequest" in request.args else BINDING_POST
         return _logout_request(request.values["SAMLRequest"], request.values.get("RelayState"),
                                binding)

@@ -18,7 +18,7 @@ from idp.auth.base import CicUser
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
-from idp.saml.query_signature import check_query_signature
+from idp.saml.query_signature import check_query_signature, raw_parameters
 from idp.saml.request import check_relay_state, decode_message, parse_authn_request
 from idp.saml.response import (
     ResponseParams,
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 def login() -> Response | tuple[str, int]:
     if g.remap.refused:
         raise SamlRequestError(g.remap.refused)
+    raw_parameters(request.query_string.decode("ascii", "replace"))  # no smuggled copies
     if "SAMLRequest" in request.args:
         return _authn_request(request.args["SAMLRequest"], request.args.get("RelayState"),
                               BINDING_REDIRECT)
@@ -64,8 +65,11 @@ def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Respo
     authn = parse_authn_request(decode_message(encoded, binding, max_bytes), max_bytes)
     sp = ctx.registry.get(authn.issuer)
     if binding == BINDING_REDIRECT:
-        check_query_signature(request.query_string.decode("ascii", "replace"), "SAMLRequest",
-                              sp.certificates)
+        signed = check_query_signature(request.query_string.decode("ascii", "replace"),
+                                       "SAMLRequest", sp.certificates)
+        if sp.requests_signed and not signed:
+            raise SamlRequestError(f"the metadata of {sp.entity_id!r} says its AuthnRequests "
+                                   "are signed, and this one is not (or cannot be checked)")
     acs = sp.resolve_acs(authn)
     pending = PendingLogon(sp=sp.entity_id, acs=acs.location, request_id=authn.id,
                            relay_state=check_relay_state(relay_state),
