@@ -155,7 +155,9 @@ def in_process_signing(config_path: Path, count: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration")
-    parser.add_argument("--connections", type=int, default=8, help="wrk concurrency")
+    # Enough connections that gunicorn's workers each get some: they accept keep-alive
+    # connections as they come, and with a handful opened at once one worker may take them all.
+    parser.add_argument("--connections", type=int, default=32, help="wrk concurrency")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--json", action="store_true")
@@ -237,6 +239,9 @@ def main() -> None:
     ]
     print(f"cic-sts SSO benchmark ({os.cpu_count()} cores, wrk -c{args.connections}, "
           f"{args.seconds} s)")
+    if cores < 0.8 * min(args.workers, os.cpu_count() or 1):
+        print(f"  WARNING: the server used only {cores:.2f} cores: the connections landed "
+              "unevenly on the workers; run again (or with more --connections)")
     for label, value in rows:
         print(f"  {label:<40} {value}")
 
