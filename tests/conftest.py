@@ -94,6 +94,16 @@ metadata = "certs/sp-metadata.xml"
     return path
 
 
+INBOX_URL = "https://apps.example.test/directory/#/analytics/performance/me"
+ADMIN_URL = "https://apps.example.test/directory/#/admin"
+
+
+def launch_settings(sp_base: str) -> str:
+    """A `[launch]` table that sends the CIC client buttons to the test SP."""
+    return (f'\n[launch]\nservice_provider = "{sp_base}/metadata"\n'
+            f'inbox = "{INBOX_URL}"\nadmin = "{ADMIN_URL}"\n')
+
+
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 

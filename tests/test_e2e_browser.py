@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, Request
 from idp.config import load_config
 from idp.demo.sp import create_demo_sp
 from idp.saml.metadata import SSO_PATH
-from tests.conftest import PASSWORD, seed_users, write_config
+from tests.conftest import ADMIN_URL, INBOX_URL, PASSWORD, launch_settings, seed_users, write_config
 from tests.servers import flask_server, free_port, sts_server
 
 pytestmark = pytest.mark.e2e
@@ -35,11 +35,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
     folder = tmp_path_factory.mktemp("e2e")
     sts_port, sp_port = free_port(), free_port()
     sp_base = f"https://127.0.0.1:{sp_port}"
-    launch = (f'\n[launch]\nservice_provider = "{sp_base}/metadata"\n'
-              'inbox = "https://apps.example.test/directory/#/analytics/performance/me"\n'
-              'admin = "https://apps.example.test/directory/#/admin"\n')
     path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
-                        extra=launch)
+                        extra=launch_settings(sp_base))
     config = load_config(path)
     seed_users(config.directory.database)
     sp_app = create_demo_sp(sp_base, demo_idp(config))
@@ -120,8 +117,8 @@ def log_on_through_sp(stack: Stack, page: Page) -> None:
 
 @pytest.mark.parametrize(("target", "service_name"), [
     ("collaborate", "directory"),
-    ("inbox", "https://apps.example.test/directory/#/analytics/performance/me"),
-    ("admin", "https://apps.example.test/directory/#/admin"),
+    ("inbox", INBOX_URL),
+    ("admin", ADMIN_URL),
 ])
 def test_cic_client_buttons_launch_with_the_session(stack: Stack, tab: Tab, target: str,
                                                     service_name: str) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from idp.config import load_config
 from idp.demo.sp import create_demo_sp
-from tests.conftest import write_config
+from tests.conftest import ADMIN_URL, INBOX_URL, launch_settings, write_config
 from tests.icws_server import (
     CicDirectory,
     FakeClock,
@@ -52,11 +52,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
                   IcwsUser(*SERVICE))
     sts_port, sp_port = free_port(), free_port()
     sp_base = f"https://127.0.0.1:{sp_port}"
-    launch = (f'\n[launch]\nservice_provider = "{sp_base}/metadata"\n'
-              'inbox = "https://apps.example.test/directory/#/analytics/performance/me"\n'
-              'admin = "https://apps.example.test/directory/#/admin"\n')
     path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
-                        extra=launch)
+                        extra=launch_settings(sp_base))
     certs = folder / "certs"
     with running_pair(directory, tls=(certs / "tls.crt", certs / "tls.key")) as pair:
         use_icws(path, pair, certs / "tls.crt", SERVICE, timeout=2, failover_timeout=4)
@@ -147,8 +144,8 @@ def launch_with_token(page: Page, stack: Stack, target: str, token: str) -> int:
 
 @pytest.mark.parametrize(("target", "service_name"), [
     ("collaborate", "directory"),
-    ("inbox", "https://apps.example.test/directory/#/analytics/performance/me"),
-    ("admin", "https://apps.example.test/directory/#/admin"),
+    ("inbox", INBOX_URL),
+    ("admin", ADMIN_URL),
 ])
 def test_browser_launch_with_a_cic_auth_token(stack: Stack, page: Page, target: str,
                                               service_name: str) -> None:

@@ -19,14 +19,14 @@ from werkzeug.wrappers import Response
 from idp.errors import SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT
 from idp.saml.metadata import LOGOUT_PATH
-from idp.saml.query_signature import check_query_signature, raw_parameters
+from idp.saml.query_signature import raw_parameters
 from idp.saml.registry import Endpoint, ServiceProvider
 from idp.saml.request import check_relay_state, decode_message, parse_logout_request
 from idp.saml.response import build_logout_response, encode_for_post, encode_for_redirect
 from idp.saml.signing import SIG_ALG_RSA_SHA256
 from idp.web import i18n
 from idp.web.context import sts
-from idp.web.sso import message_page, post_page
+from idp.web.sso import message_page, post_page, redirect_signature_checked
 from idp.web.state import csrf_ok, csrf_token, current_session
 
 bp = Blueprint("logout", __name__)
@@ -64,8 +64,7 @@ def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Resp
     message = parse_logout_request(decode_message(encoded, binding, max_bytes), max_bytes)
     sp = ctx.registry.get(message.issuer)
     if binding == BINDING_REDIRECT:
-        check_query_signature(request.query_string.decode("ascii", "replace"), "SAMLRequest",
-                              sp.certificates)
+        redirect_signature_checked(sp)
     endpoint = _logout_endpoint(sp, binding)
     destination = endpoint.response_location or endpoint.location
     relay_state = check_relay_state(relay_state)

@@ -19,6 +19,7 @@ from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, Saml
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
 from idp.saml.query_signature import check_query_signature, raw_parameters
+from idp.saml.registry import ServiceProvider
 from idp.saml.request import check_relay_state, decode_message, parse_authn_request
 from idp.saml.response import (
     ResponseParams,
@@ -59,14 +60,20 @@ def login() -> Response | tuple[str, int]:
                            "registered application")
 
 
+def redirect_signature_checked(sp: ServiceProvider) -> bool:
+    """Whether this HTTP-Redirect request carries a signature, which then verified with `sp`'s
+    certificate (a signature that does not verify raises `SamlRequestError`)."""
+    return check_query_signature(request.query_string.decode("ascii", "replace"),
+                                 "SAMLRequest", sp.certificates)
+
+
 def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Response:
     ctx = sts()
     max_bytes = ctx.config.idp.max_message_bytes
     authn = parse_authn_request(decode_message(encoded, binding, max_bytes), max_bytes)
     sp = ctx.registry.get(authn.issuer)
     if binding == BINDING_REDIRECT:
-        signed = check_query_signature(request.query_string.decode("ascii", "replace"),
-                                       "SAMLRequest", sp.certificates)
+        signed = redirect_signature_checked(sp)  # raises if signed and it does not verify
         if sp.requests_signed and not signed:
             raise SamlRequestError(f"the metadata of {sp.entity_id!r} says its AuthnRequests "
                                    "are signed, and this one is not (or cannot be checked)")
