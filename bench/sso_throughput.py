@@ -159,7 +159,6 @@ def main() -> None:
     # connections as they come, and with a handful opened at once one worker may take them all.
     parser.add_argument("--connections", type=int, default=32, help="wrk concurrency")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -174,7 +173,7 @@ def main() -> None:
     config_path = write_config(folder, keys, sp_base=sp_base, machine="127.0.0.1", port=port,
                                extra="")
     text = config_path.read_text().replace(
-        f"port = {port}\n", f"port = {port}\nworkers = {args.workers}\nthreads = {args.threads}\n"
+        f"port = {port}\n", f"port = {port}\nworkers = {args.workers}\n"
         "log_level = \"warning\"\n")
     config_path.write_text(text)
     config = load_config(config_path)

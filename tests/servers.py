@@ -55,9 +55,11 @@ def wait_until_responds(url: str, timeout: float = 20.0, process: subprocess.Pop
 
 
 @contextmanager
-def sts_server(config: Path, bind: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`cic-sts serve` (real gunicorn over TLS) on `bind`, stopped at the end."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def sts_server(config: Path, bind: str, log: Path, gunicorn_args: str = ""
+               ) -> Iterator[subprocess.Popen[bytes]]:
+    """`cic-sts serve` (real gunicorn over TLS) on `bind`, stopped at the end; `gunicorn_args`
+    override settings the way an operator would, through $GUNICORN_CMD_ARGS."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GUNICORN_CMD_ARGS": gunicorn_args}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "idp", "--config", str(config), "serve", "--bind", bind],

@@ -295,3 +295,23 @@ def test_metadata_and_health(client: FlaskClient) -> None:
     assert client.get("/healthz", **HTTPS).json == {"status": "ok"}
     ready = client.get("/readyz", **HTTPS)
     assert ready.status_code == 200 and ready.json["status"] == "ready"
+
+
+@pytest.mark.parametrize("relay_state", [None, "", 'rs "quoted" <&> \u00e9'])
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_post_page_is_the_template_rendered_with_the_values(
+        client: FlaskClient, relay_state: str | None, lang: str) -> None:
+    # The page is filled in from a shell rendered once per language; it must be exactly what
+    # rendering the template with the values gives, escaping included.
+    from flask import g, render_template
+
+    from idp.web import i18n
+    from idp.web.sso import post_page
+
+    acs, value = "https://sp.example.test/acs?a=1&b=\"2\"", "PHNhbWxw+/=="
+    with client.application.test_request_context(f"/?lang={lang}"):
+        g.nonce = "n0nce"
+        page = post_page(acs, value, relay_state).get_data(as_text=True)
+        expected = render_template("post.html", t=i18n.Translator(lang), acs=acs,
+                                   saml_response=value, relay_state=relay_state, nonce="n0nce")
+    assert page == expected

@@ -27,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from idp.auth.base import AUTH_FAILED_MESSAGE, PHONE_FIELDS, AuthBackend, CicUser
+from idp.concurrency import off_loop
 from idp.errors import AuthenticationFailed, DirectoryError
 from idp.timestamps import utc_now
 
@@ -210,11 +211,11 @@ class LocalDirectory(AuthBackend):
     def _hash(self, password: str) -> str:
         if not password:
             raise DirectoryError("the password must not be empty")
-        return str(self._hasher.hash(password))
+        return str(off_loop(self._hasher.hash, password))
 
     def _verify(self, stored: str, password: str) -> bool:
         try:
-            return bool(self._hasher.verify(stored, password))
+            return bool(off_loop(self._hasher.verify, stored, password))
         except (VerificationError, InvalidHashError):  # mismatch, or a damaged hash
             return False
 
@@ -226,7 +227,7 @@ class LocalDirectory(AuthBackend):
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:  # a race only computes it twice
-            self._dummy_hash = str(self._hasher.hash(secrets.token_urlsafe(24)))
+            self._dummy_hash = str(off_loop(self._hasher.hash, secrets.token_urlsafe(24)))
         return self._dummy_hash
 
     def _rehash(self, user_id: str, stored: str, password: str) -> None:

@@ -23,8 +23,8 @@ def check(config: Config) -> None:
     server, idp = config.server, config.idp
     if not 1 <= server.port <= 65535:
         raise ConfigError(f"server.port: must be 1-65535, got {server.port}")
-    if server.workers < 1 or server.threads < 1:
-        raise ConfigError("server.workers / server.threads: must be at least 1")
+    if server.workers < 1 or server.connections < 1:
+        raise ConfigError("server.workers / server.connections: must be at least 1")
     if server.log_level not in get_args(Level):
         raise ConfigError(f"server.log_level: one of {', '.join(get_args(Level))}, "
                           f"got {server.log_level!r}")

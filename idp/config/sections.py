@@ -53,7 +53,8 @@ class ServerSettings:
     bind: str = setting("0.0.0.0", "Address gunicorn listens on.")
     port: int = setting(8043, "HTTPS port (the proxy's upstream port).")
     workers: int = setting(2, "gunicorn worker processes.")
-    threads: int = setting(4, "Threads per worker (gthread workers keep HTTPS connections alive).")
+    connections: int = setting(
+        1000, "Connections one worker holds at once (idle ones are closed after 30 s).")
     public_base_url: str = setting(
         "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL. "
         "Default: https://<first machine name>:<port>.")

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
 import secrets
 import zlib
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
 
-from lxml import etree
-
-from idp.errors import UnusableUserRecord
+from idp.saml.canonical import attribute, text
 from idp.saml.constants import (
     AC_PASSWORD_PROTECTED,
     ATTRNAME_UNSPECIFIED,
@@ -64,103 +60,86 @@ class ResponseParams:
     sign_assertion: bool = False
 
 
-# Characters XML 1.0 cannot carry at all (C0 controls but tab/LF/CR, surrogates, U+FFFE/F).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def text(value: str) -> str:
-    """`value` as XML character data. A CR is written as a reference so that it arrives as a
-    CR rather than being folded into a line feed by the receiving parser."""
-    if _NOT_XML.search(value):
-        raise UnusableUserRecord("a value for the assertion holds characters XML cannot "
-                                 "carry; correct the user's record in the directory")
-    return escape(value, {"\r": "&#13;"})
-
-
 def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> bytes:
-    """The signed Response as bytes, ready to be base64-encoded into the POST form."""
+    """The signed Response as bytes, ready to be base64-encoded into the POST form. Written in
+    exclusive canonical form (see `idp.saml.canonical`), so signing needs no XML pass."""
     p = params
     not_before = instant(p.now - dt.timedelta(seconds=p.skew))
     not_after = instant(p.now + dt.timedelta(seconds=p.lifetime))
     now = instant(p.now)
-    irt = f" InResponseTo={quoteattr(p.in_response_to)}" if p.in_response_to else ""
-    issuer = f"<saml:Issuer>{escape(p.issuer)}</saml:Issuer>"
+    acs = attribute(p.acs_url)
+    irt = f" InResponseTo={attribute(p.in_response_to)}" if p.in_response_to else ""
+    issuer = text(p.issuer)
     attributes = "".join(
-        f"<saml:Attribute Name={quoteattr(name)} NameFormat={quoteattr(ATTRNAME_UNSPECIFIED)}>"
-        f"<saml:AttributeValue xsi:type=\"xs:string\">{text(value)}</saml:AttributeValue>"
-        "</saml:Attribute>"
+        f"<saml:Attribute Name={attribute(name)} NameFormat=\"{ATTRNAME_UNSPECIFIED}\">"
+        f'<saml:AttributeValue xmlns:xsi="{XSI}" xsi:type="xs:string">{text(value)}'
+        "</saml:AttributeValue></saml:Attribute>"
         for name, value in subject.attributes.items()
     )
     response_id, assertion_id = new_id(), new_id()
-    document = (
-        f'<samlp:Response xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{response_id}" '
-        f'Version="2.0" IssueInstant="{now}" Destination={quoteattr(p.acs_url)}{irt}>'
-        f"{issuer}"
-        f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"/></samlp:Status>'
-        f'<saml:Assertion xmlns:xs="{XS}" xmlns:xsi="{XSI}" ID="{assertion_id}" Version="2.0" '
-        f'IssueInstant="{now}">'
-        f"{issuer}"
+    assertion_head = (
+        f'<saml:Assertion xmlns:saml="{SAML}" xmlns:xs="{XS}" ID="{assertion_id}" '
+        f'IssueInstant="{now}" Version="2.0"><saml:Issuer>{issuer}</saml:Issuer>')
+    assertion_tail = (
         "<saml:Subject>"
         f'<saml:NameID Format="{NAMEID_EMAIL}">{text(subject.email)}</saml:NameID>'
         f'<saml:SubjectConfirmation Method="{CM_BEARER}">'
-        f'<saml:SubjectConfirmationData NotOnOrAfter="{not_after}" '
-        f"Recipient={quoteattr(p.acs_url)}{irt}/>"
-        "</saml:SubjectConfirmation>"
-        "</saml:Subject>"
+        f'<saml:SubjectConfirmationData{irt} NotOnOrAfter="{not_after}" Recipient={acs}>'
+        "</saml:SubjectConfirmationData></saml:SubjectConfirmation></saml:Subject>"
         f'<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">'
-        f"<saml:AudienceRestriction><saml:Audience>{escape(p.audience)}</saml:Audience>"
-        "</saml:AudienceRestriction>"
-        "</saml:Conditions>"
+        f"<saml:AudienceRestriction><saml:Audience>{text(p.audience)}</saml:Audience>"
+        "</saml:AudienceRestriction></saml:Conditions>"
         f'<saml:AuthnStatement AuthnInstant="{instant(p.authn_instant)}" '
-        f"SessionIndex={quoteattr(p.session_index)}>"
+        f"SessionIndex={attribute(p.session_index)}>"
         f"<saml:AuthnContext><saml:AuthnContextClassRef>{AC_PASSWORD_PROTECTED}"
-        "</saml:AuthnContextClassRef></saml:AuthnContext>"
-        "</saml:AuthnStatement>"
+        "</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"
         f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>"
         "</saml:Assertion>"
-        "</samlp:Response>"
     )
-    root = etree.fromstring(document.encode())
     if p.sign_assertion:
-        signer.sign(root.find(f"{{{SAML}}}Assertion"))
-    signer.sign(root)
-    return etree.tostring(root)  # type: ignore[no-any-return]
+        assertion = signer.enveloped(assertion_head, assertion_tail, assertion_id)
+    else:
+        assertion = assertion_head + assertion_tail
+    head = _response_head("Response", response_id, acs, irt, now, issuer)
+    tail = (f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"></samlp:StatusCode>'
+            f"</samlp:Status>{assertion}</samlp:Response>")
+    return signer.enveloped(head, tail, response_id).encode()
+
+
+def _response_head(kind: str, message_id: str, destination: str, irt: str, now: str,
+                   issuer: str) -> str:
+    """Start tag and Issuer of a samlp message, canonical: attributes in name order."""
+    return (f'<samlp:{kind} xmlns:samlp="{SAMLP}" Destination={destination} ID="{message_id}"'
+            f'{irt} IssueInstant="{now}" Version="2.0">'
+            f'<saml:Issuer xmlns:saml="{SAML}">{issuer}</saml:Issuer>')
 
 
 def build_error_response(issuer: str, acs_url: str, in_response_to: str, status: str,
                          message: str, now: dt.datetime, signer: Signer) -> bytes:
     """A signed Response carrying only a non-success status (for example NoPassive)."""
-    document = (
-        f'<samlp:Response xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{new_id()}" '
-        f'Version="2.0" IssueInstant="{instant(now)}" Destination={quoteattr(acs_url)} '
-        f"InResponseTo={quoteattr(in_response_to)}>"
-        f"<saml:Issuer>{escape(issuer)}</saml:Issuer>"
-        f'<samlp:Status><samlp:StatusCode Value="{STATUS_RESPONDER}">'
-        f"<samlp:StatusCode Value={quoteattr(status)}/></samlp:StatusCode>"
-        f"<samlp:StatusMessage>{escape(message)}</samlp:StatusMessage></samlp:Status>"
-        "</samlp:Response>"
-    )
-    root = etree.fromstring(document.encode())
-    signer.sign(root)
-    return etree.tostring(root)  # type: ignore[no-any-return]
+    response_id = new_id()
+    head = _response_head("Response", response_id, attribute(acs_url),
+                          f" InResponseTo={attribute(in_response_to)}", instant(now),
+                          text(issuer))
+    tail = (f'<samlp:Status><samlp:StatusCode Value="{STATUS_RESPONDER}">'
+            f"<samlp:StatusCode Value={attribute(status)}></samlp:StatusCode></samlp:StatusCode>"
+            f"<samlp:StatusMessage>{text(message)}</samlp:StatusMessage></samlp:Status>"
+            "</samlp:Response>")
+    return signer.enveloped(head, tail, response_id).encode()
 
 
 def build_logout_response(issuer: str, destination: str, in_response_to: str,
                           now: dt.datetime, signer: Signer | None) -> bytes:
     """A LogoutResponse with status Success; signed in the XML when `signer` is given (the
     HTTP-POST binding), unsigned for the Redirect binding, which signs the query instead."""
-    document = (
-        f'<samlp:LogoutResponse xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{new_id()}" '
-        f'Version="2.0" IssueInstant="{instant(now)}" Destination={quoteattr(destination)} '
-        f"InResponseTo={quoteattr(in_response_to)}>"
-        f"<saml:Issuer>{escape(issuer)}</saml:Issuer>"
-        f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"/></samlp:Status>'
-        "</samlp:LogoutResponse>"
-    )
-    root = etree.fromstring(document.encode())
-    if signer is not None:
-        signer.sign(root)
-    return etree.tostring(root)  # type: ignore[no-any-return]
+    response_id = new_id()
+    head = _response_head("LogoutResponse", response_id, attribute(destination),
+                          f" InResponseTo={attribute(in_response_to)}", instant(now),
+                          text(issuer))
+    tail = (f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"></samlp:StatusCode>'
+            "</samlp:Status></samlp:LogoutResponse>")
+    xml = head + tail if signer is None else signer.enveloped(head, tail, response_id)
+    return xml.encode()
 
 
 def encode_for_redirect(xml: bytes) -> str:

@@ -2,42 +2,40 @@
 
 pysaml2 signs by writing the document to a temporary file and running the `xmlsec1` program for
 every message, which caps it at a few dozen responses a second. Here an enveloped signature is
-made directly: the exclusive canonical form of the element (lxml's C14N, the same libxml2 code
-xmlsec uses) is digested with SHA-256, the SignedInfo that names that digest is canonicalized
-and signed with RSA-SHA256 (cryptography, OpenSSL underneath), and the Signature element is
-placed right after the Issuer. That costs one RSA operation plus two canonicalizations, about
-half of what python-xmlsec spends per signature, and needs no second libxml2 beside lxml's.
-Every signature is checked in the tests by `xmlsec1 --verify`, python3-saml and pysaml2.
+made directly from text: the builders in `idp.saml.response` write each signed element already
+in its exclusive canonical form (`idp.saml.canonical`), so its digest is SHA-256 of that text;
+the SignedInfo naming the digest is canonical text too and is signed with RSA-SHA256
+(cryptography, OpenSSL underneath); the Signature element goes right after the Issuer, as the
+SAML schema wants. Per message that is one RSA operation and two hashes, with no XML parser or
+canonicalizer on the way. Every signature is checked in the tests by `xmlsec1 --verify`,
+python3-saml and pysaml2, and the text by libxml2's own exclusive C14N.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from lxml import etree
 
 from idp.errors import KeyMaterialError
-from idp.saml.constants import DS, SAML
+from idp.saml.constants import DS
 
 SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-_ISSUER = f"{{{SAML}}}Issuer"
 # `xs` is used only inside attribute values (xsi:type="xs:string"), which exclusive C14N does not
 # see as a use: without naming it here, its declaration would be left out of what is signed and
 # could be rebound by whoever holds the message.
 INCLUSIVE_PREFIXES = ("xs",)
-# Written in canonical form already (no empty-element tags, one namespace declaration), so what
-# is signed is exactly what exclusive C14N of the SignedInfo gives wherever it is placed: it uses
-# no namespace but ds, which its Signature parent declares.
+# The content of the SignedInfo, canonical text. Signed as the apex of its own canonicalization
+# (with the ds declaration on the SignedInfo); in the message its Signature parent declares ds.
 _SIGNED_INFO = (
-    f'<ds:SignedInfo xmlns:ds="{DS}">'
     f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"></ds:CanonicalizationMethod>'
     f'<ds:SignatureMethod Algorithm="{SIG_ALG_RSA_SHA256}"></ds:SignatureMethod>'
     '<ds:Reference URI="#{reference}"><ds:Transforms>'
@@ -45,15 +43,9 @@ _SIGNED_INFO = (
     f'<ds:Transform Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" '
     f'PrefixList="{" ".join(INCLUSIVE_PREFIXES)}"></ec:InclusiveNamespaces></ds:Transform>'
     f'</ds:Transforms><ds:DigestMethod Algorithm="{DIGEST_SHA256}"></ds:DigestMethod>'
-    "<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    "<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
 )
-
-
-def _canonical(element: etree._Element) -> bytes:
-    canonical: bytes = etree.tostring(element, method="c14n", exclusive=True,
-                                      with_comments=False,
-                                      inclusive_ns_prefixes=list(INCLUSIVE_PREFIXES))
-    return canonical
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
 class Signer:
@@ -78,28 +70,25 @@ class Signer:
         signature = self._rsa.sign(data, padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(signature).decode("ascii")
 
-    def sign(self, element: etree._Element) -> None:
-        """Add an enveloped RSA-SHA256 / exclusive-C14N signature to `element`, right after its
-        Issuer as the SAML schema requires, referencing its ID attribute."""
-        reference = element.get("ID")
-        if not reference:
-            raise ValueError("an element to sign needs an ID")
-        # The enveloped-signature transform removes the Signature before digesting, so the digest
-        # is the element's canonical form as it is now, before the Signature is added.
-        digest = base64.b64encode(hashlib.sha256(_canonical(element)).digest()).decode()
-        signed_info = _SIGNED_INFO.format(reference=reference, digest=digest)
-        signature = etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS})
-        signature.append(etree.fromstring(signed_info))
-        etree.SubElement(signature, f"{{{DS}}}SignatureValue").text = self._rsa_sha256(
-            signed_info.encode())
-        key_info = etree.SubElement(signature, f"{{{DS}}}KeyInfo")
-        x509_data = etree.SubElement(key_info, f"{{{DS}}}X509Data")
-        etree.SubElement(x509_data, f"{{{DS}}}X509Certificate").text = self._cert_body
-        issuer = element.find(_ISSUER)
-        if issuer is None:
-            element.insert(0, signature)
-        else:
-            issuer.addnext(signature)
+    def enveloped(self, head: str, tail: str, reference: str) -> str:
+        """`head` + Signature + `tail`: an enveloped RSA-SHA256 / exclusive-C14N signature of the
+        element whose exclusive canonical form is `head + tail` and whose ID is `reference`;
+        `head` ends with the element's Issuer, after which the SAML schema puts the Signature.
+
+        The enveloped-signature transform removes the Signature before digesting, so the digest
+        is that of `head + tail`. The Signature is canonical text as well, so a signed element
+        can be embedded in another one that is signed in turn (a signed Assertion).
+        """
+        if not _ID.fullmatch(reference):
+            raise ValueError(f"not an ID this signer writes: {reference!r}")
+        digest = base64.b64encode(hashlib.sha256((head + tail).encode()).digest()).decode()
+        info = _SIGNED_INFO.format(reference=reference, digest=digest)
+        value = self._rsa_sha256(f'<ds:SignedInfo xmlns:ds="{DS}">{info}</ds:SignedInfo>'
+                                 .encode())
+        return (f'{head}<ds:Signature xmlns:ds="{DS}"><ds:SignedInfo>{info}</ds:SignedInfo>'
+                f"<ds:SignatureValue>{value}</ds:SignatureValue><ds:KeyInfo><ds:X509Data>"
+                f"<ds:X509Certificate>{self._cert_body}</ds:X509Certificate></ds:X509Data>"
+                f"</ds:KeyInfo></ds:Signature>{tail}")
 
     def sign_query(self, query: str) -> str:
         """Base64 RSA-SHA256 signature of an HTTP-Redirect binding query string."""

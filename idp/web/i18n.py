@@ -4,11 +4,13 @@ or Accept-Language, in that order. PureConnect has no Finnish or Thai, so neithe
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from flask import request
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 DEFAULT = "en"
 COOKIE = "cicsts_lang"
@@ -26,14 +28,23 @@ def catalogs() -> dict[str, dict[str, str]]:
 
 def choose_language() -> str:
     available = catalogs()
-    try:
-        chosen = request.form.get("lang")
-    except HTTPException:  # an error page for a body we refused to read (413)
-        chosen = None
+    chosen = None
+    if request.method == "POST":
+        try:
+            chosen = request.form.get("lang")
+        except HTTPException:  # an error page for a body we refused to read (413)
+            pass
     for candidate in (chosen, request.args.get("lang"), request.cookies.get(COOKIE)):
         if candidate in available:
             return candidate
-    return request.accept_languages.best_match(list(available), default=DEFAULT) or DEFAULT
+    return _from_accept_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def _from_accept_language(header: str) -> str:
+    # Browsers send a handful of distinct headers, so the parse is kept per header value.
+    offered = parse_accept_header(header, LanguageAccept)
+    return offered.best_match(list(catalogs()), default=DEFAULT) or DEFAULT
 
 
 class Translator:

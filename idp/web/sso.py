@@ -7,11 +7,14 @@ A valid STS session answers at once; otherwise the PureConnect logon page is sho
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import re
 import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, make_response, render_template, request
+from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from idp.auth.base import CicUser
@@ -164,9 +167,10 @@ def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) ->
 
 def post_page(acs: str, saml_response: str, relay_state: str | None) -> Response:
     """The auto-submitting form that carries the Response to the SP's ACS."""
-    t = i18n.Translator(i18n.choose_language())
-    html = render_template("post.html", t=t, acs=acs, saml_response=saml_response,
-                           relay_state=relay_state, nonce=g.nonce)
+    lang = i18n.choose_language()
+    html = "".join(_fill(_post_page_shell(lang, relay_state is not None), {
+        _ACS: acs, _SAML_RESPONSE: saml_response, _RELAY_STATE: relay_state or "",
+        _NONCE: g.nonce}))
     response = make_response(html)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(acs))
     response.headers["Content-Security-Policy"] = (
@@ -175,6 +179,26 @@ def post_page(acs: str, saml_response: str, relay_state: str | None) -> Response
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+# The post page is on the path of every signed Response. Its template is rendered once per
+# language with these markers in place of the values, and each answer fills the markers in,
+# escaped as the template would have escaped them: the same page, without a Jinja pass.
+_ACS, _SAML_RESPONSE, _RELAY_STATE, _NONCE = (f"\x00{n}\x00" for n in range(4))
+_MARKER = re.compile("(\x00\\d\x00)")
+
+
+@functools.cache
+def _post_page_shell(lang: str, with_relay_state: bool) -> tuple[str, ...]:
+    html = render_template("post.html", t=i18n.Translator(lang), acs=_ACS,
+                           saml_response=_SAML_RESPONSE,
+                           relay_state=_RELAY_STATE if with_relay_state else None, nonce=_NONCE)
+    return tuple(_MARKER.split(html))
+
+
+def _fill(shell: tuple[str, ...], values: dict[str, str]) -> list[str]:
+    # split() with a group puts the markers at the odd positions.
+    return [str(escape(values[part])) if i % 2 else part for i, part in enumerate(shell)]
 
 
 def logon_page(pending: PendingLogon, error: str | None = None, user_id: str = "",

@@ -1,0 +1,133 @@
+"""The gunicorn worker (`idp.worker`) and running CPU-heavy calls off gevent's loop."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from idp.config import load_config
+from tests.conftest import seed_users, write_config
+from tests.servers import free_port, sts_server
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Server:
+    host: str
+    port: int
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("worker")
+    port = free_port()
+    path = write_config(folder, key_dir, machine="127.0.0.1", port=port)
+    seed_users(load_config(path).directory.database)
+    log = folder / "sts.log"
+    with sts_server(path, f"127.0.0.1:{port}", log, gunicorn_args="--keep-alive 1 --workers 1"):
+        yield Server("127.0.0.1", port, log)
+
+
+def tls_connection(server: Server) -> ssl.SSLSocket:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection((server.host, server.port), timeout=10)
+    return context.wrap_socket(raw)
+
+
+def read_until_closed(conn: ssl.SSLSocket, limit: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and how long that took."""
+    started, data = time.monotonic(), b""
+    conn.settimeout(limit)
+    while True:
+        try:
+            chunk = conn.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            chunk = b""
+        if not chunk:
+            return data, time.monotonic() - started
+        data += chunk
+
+
+def test_idle_keep_alive_connection_is_closed(server: Server) -> None:
+    with tls_connection(server) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\n\r\n")
+        data, waited = read_until_closed(conn, limit=8)
+    assert data.startswith(b"HTTP/1.1 200")
+    assert 0.5 < waited < 6  # kept alive for a while, then closed after --keep-alive 1
+
+
+def test_a_request_head_that_never_ends_is_cut_off(server: Server) -> None:
+    with tls_connection(server) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: st")  # and nothing more
+        data, waited = read_until_closed(conn, limit=8)
+    assert waited < 6  # closed after --keep-alive 1, at most with a 400 first
+    assert data == b"" or data.startswith(b"HTTP/1.1 400")
+
+
+def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
+    secret = "relay-state-that-must-not-be-logged"
+    url = f"https://{server.host}:{server.port}/ICNotifierIDP/login"
+    with httpx.Client(verify=False) as client:
+        answer = client.get(url, params={"loginType": "saml", "SAMLRequest": "AAAA",
+                                         "RelayState": secret})
+    assert answer.status_code == 400
+    deadline = time.monotonic() + 5
+    while '"GET /ICNotifierIDP/login" 400' not in server.log.read_text():
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.05)
+    text = server.log.read_text()
+    assert secret not in text and "SAMLRequest" not in text
+
+
+OFF_LOOP_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import gevent, sys
+from argon2 import PasswordHasher
+from idp.concurrency import off_loop
+
+ticks = 0
+def ticker():
+    global ticks
+    while True:
+        gevent.sleep(0.005); ticks += 1
+gevent.spawn(ticker); gevent.sleep(0.02)
+hasher = PasswordHasher(time_cost=4, memory_cost=131072, parallelism=1)
+before = ticks
+if sys.argv[1] == "off":
+    off_loop(hasher.hash, "password")
+else:
+    hasher.hash("password")
+print(ticks - before)
+"""
+
+
+def ticks_during_a_hash(mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", OFF_LOOP_SCRIPT, mode], capture_output=True,
+                         text=True, check=True, timeout=60)
+    return int(out.stdout)
+
+
+def test_a_password_hash_does_not_stall_the_other_connections() -> None:
+    # The argon2 hash takes a few hundred milliseconds: run on gevent's loop, no other greenlet
+    # moves meanwhile; through off_loop, the others keep going.
+    assert ticks_during_a_hash("inline") <= 1
+    assert ticks_during_a_hash("off") >= 5
+
+
+def test_off_loop_calls_directly_without_gevent() -> None:
+    from idp.concurrency import off_loop
+
+    assert off_loop(sum, [1, 2, 3]) == 6
