@@ -127,6 +127,26 @@ def test_a_password_hash_does_not_stall_the_other_connections() -> None:
     assert ticks_during_a_hash("off") >= 5
 
 
+SHARED_CONNECTION_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import gevent, sys
+from idp.auth.local import LocalDirectory
+
+directory = LocalDirectory(sys.argv[1])
+def connection():
+    directory.lookup("nobody")
+    return id(directory._local.conn)
+print(len({g.value for g in gevent.joinall([gevent.spawn(connection) for _ in range(20)])}))
+"""
+
+
+def test_greenlets_of_a_worker_share_one_directory_connection(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", SHARED_CONNECTION_SCRIPT,
+                          str(tmp_path / "users.db")], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "1"
+
+
 def test_off_loop_calls_directly_without_gevent() -> None:
     from idp.concurrency import off_loop
 

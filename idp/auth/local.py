@@ -5,8 +5,9 @@ ID is compared case-insensitively (``COLLATE NOCASE``, which folds ASCII letters
 compares user IDs. A user whose password hash is NULL exists (SAML attributes, lookups) but cannot
 log on.
 
-Each thread keeps its own connection, so one `LocalDirectory` can be shared by all threads of a
-gunicorn worker; the database runs in WAL mode so readers never wait for a writer.
+Each OS thread keeps its own connection (a gevent worker's greenlets share theirs; see
+`idp.concurrency`), so one `LocalDirectory` serves a whole gunicorn worker; the database runs in
+WAL mode so readers never wait for a writer.
 Passwords are hashed with argon2-cffi's defaults (argon2id); a hash made with older parameters is
 replaced at the next successful logon.
 """
@@ -27,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from idp.auth.base import AUTH_FAILED_MESSAGE, PHONE_FIELDS, AuthBackend, CicUser
-from idp.concurrency import off_loop
+from idp.concurrency import off_loop, os_thread_local
 from idp.errors import AuthenticationFailed, DirectoryError
 from idp.timestamps import utc_now
 
@@ -118,7 +119,7 @@ class LocalDirectory(AuthBackend):
         self._lock = threading.Lock()
         self._schema_ready = False
         self._dummy_hash: str | None = None
-        self._local = threading.local()
+        self._local = os_thread_local()
 
     # -- AuthBackend -------------------------------------------------------------------------
 
