@@ -1,20 +1,29 @@
-"""Redirect-binding requests an SP signs: verified with the certificate in its metadata."""
+"""Requests an SP signs, verified with the certificate in its metadata: on the query string for
+the HTTP-Redirect binding, inside the XML (enveloped signature) for HTTP-POST."""
 
 from __future__ import annotations
 
+import base64
+import copy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
+from onelogin.saml2.constants import OneLogin_Saml2_Constants
+from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from idp.auth.local import LocalDirectory
 from idp.config import load_config
 from idp.demo.sp import DemoIdp, saml_settings
 from idp.keys import generate_signing_pair
+from idp.saml.constants import DS, SAML
 from idp.saml.metadata import LOGOUT_PATH, SSO_PATH
 from idp.web import create_app
 from tests.conftest import CHEAP_HASHER, seed_users, write_config
@@ -111,3 +120,108 @@ def test_an_sp_whose_metadata_says_it_signs_must_sign(
     page = client.get(f"{path}?{unsigned}", **HTTPS)
     assert page.status_code == 400
     assert "are signed" in page.text and 'name="password"' not in page.text
+
+
+# -- HTTP-POST: the signature is inside the XML --------------------------------------------------
+
+def posted_request(settings: dict[str, Any], logout: bool = False,
+                   sign_algorithm: str = OneLogin_Saml2_Constants.RSA_SHA256,
+                   digest_algorithm: str = OneLogin_Saml2_Constants.SHA256,
+                   key: str | None = None, cert: str | None = None) -> str:
+    """An AuthnRequest (or LogoutRequest) signed by python3-saml as its HTTP-POST binding does."""
+    saml_settings = OneLogin_Saml2_Settings(settings)
+    if logout:
+        xml = OneLogin_Saml2_Logout_Request(saml_settings, name_id="alice@example.com").get_xml()
+    else:
+        xml = OneLogin_Saml2_Authn_Request(saml_settings).get_xml()
+    return OneLogin_Saml2_Utils.add_sign(
+        xml, key or settings["sp"]["privateKey"], cert or settings["sp"]["x509cert"],
+        sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm).decode()
+
+
+def post(client: FlaskClient, xml: str, logout: bool = False) -> Any:
+    path = LOGOUT_PATH if logout else SSO_PATH
+    return client.post(path, data={"SAMLRequest": base64.b64encode(xml.encode()).decode(),
+                                   "RelayState": "relay-post"}, **HTTPS)
+
+
+def test_a_posted_signed_authn_request_is_accepted(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    client, settings = signing
+    page = post(client, posted_request(settings))
+    assert page.status_code == 200 and 'name="password"' in page.text
+
+
+def test_a_posted_signed_logout_request_is_accepted(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    client, settings = signing
+    page = post(client, posted_request(settings, logout=True), logout=True)
+    assert page.status_code in (200, 302) and "SAMLResponse" in (
+        page.text + page.headers.get("Location", ""))
+
+
+@pytest.mark.parametrize("change", [
+    ('AllowCreate="true"', 'AllowCreate="false"'),
+    ("<saml:Issuer>", "<saml:Issuer> "),
+    ('Version="2.0"', 'Version="2.0" Extra="1"'),
+])
+def test_a_posted_request_changed_after_signing_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]], change: tuple[str, str]) -> None:
+    client, settings = signing
+    xml = posted_request(settings)
+    assert change[0] in xml
+    page = post(client, xml.replace(change[0], change[1], 1))
+    assert page.status_code == 400
+    assert "does not verify" in page.text and 'name="password"' not in page.text
+
+
+def test_a_posted_request_signed_by_another_key_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]], tmp_path: Path) -> None:
+    client, settings = signing
+    generate_signing_pair(tmp_path / "other.key", tmp_path / "other.crt", SIGNING_SP,
+                          force=False)
+    xml = posted_request(settings, key=(tmp_path / "other.key").read_text(),
+                         cert=(tmp_path / "other.crt").read_text())
+    for logout in (False, True):
+        page = post(client, xml if not logout else posted_request(
+            settings, logout=True, key=(tmp_path / "other.key").read_text(),
+            cert=(tmp_path / "other.crt").read_text()), logout=logout)
+        assert page.status_code == 400 and "does not verify" in page.text
+        assert "SAMLResponse" not in page.text and "Location" not in page.headers
+
+
+def test_a_posted_request_signed_with_sha1_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    client, settings = signing
+    xml = posted_request(settings, sign_algorithm=OneLogin_Saml2_Constants.RSA_SHA1,
+                         digest_algorithm=OneLogin_Saml2_Constants.SHA1)
+    page = post(client, xml)
+    assert page.status_code == 400 and 'name="password"' not in page.text
+    assert "weaker than SHA-256" in page.text
+
+
+def test_an_unsigned_posted_request_from_an_sp_that_signs_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    client, settings = signing
+    xml = OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(settings)).get_xml()
+    page = post(client, xml)
+    assert page.status_code == 400
+    assert "are signed" in page.text and 'name="password"' not in page.text
+
+
+def test_a_signature_over_a_wrapped_copy_is_refused(
+        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+    """Signature wrapping: the genuine signed request is hidden inside a forged one whose own
+    content (here ForceAuthn) differs; the signature must cover the element that is read."""
+    client, settings = signing
+    signed = etree.fromstring(posted_request(settings).encode())
+    forged = copy.deepcopy(signed)
+    forged.set("ForceAuthn", "true")
+    forged.set("ID", "_forged")
+    forged.append(signed)  # the signed original as an extension-like child
+    moved = signed.find(f"{{{DS}}}Signature")
+    signed.remove(moved)
+    forged.find(f"{{{SAML}}}Issuer").addnext(moved)
+    page = post(client, etree.tostring(forged).decode())
+    assert page.status_code == 400 and 'name="password"' not in page.text
+    assert "does not cover the request itself" in page.text

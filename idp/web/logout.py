@@ -26,7 +26,7 @@ from idp.saml.response import build_logout_response, encode_for_post, encode_for
 from idp.saml.signing import SIG_ALG_RSA_SHA256
 from idp.web import i18n
 from idp.web.context import sts
-from idp.web.sso import message_page, post_page, redirect_signature_checked
+from idp.web.sso import message_page, post_page, signature_checked
 from idp.web.state import csrf_ok, csrf_token, current_session
 
 bp = Blueprint("logout", __name__)
@@ -61,10 +61,10 @@ def _end_session(by: str) -> None:
 def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Response:
     ctx = sts()
     max_bytes = ctx.config.idp.max_message_bytes
-    message = parse_logout_request(decode_message(encoded, binding, max_bytes), max_bytes)
+    xml = decode_message(encoded, binding, max_bytes)
+    message = parse_logout_request(xml, max_bytes)
     sp = ctx.registry.get(message.issuer)
-    if binding == BINDING_REDIRECT:
-        redirect_signature_checked(sp)
+    signature_checked(sp, binding, xml)  # raises if signed and it does not verify
     endpoint = _logout_endpoint(sp, binding)
     destination = endpoint.response_location or endpoint.location
     relay_state = check_relay_state(relay_state)

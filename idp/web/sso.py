@@ -31,6 +31,8 @@ from idp.saml.response import (
     build_response,
     encode_for_post,
 )
+from idp.saml.xml import parse_untrusted
+from idp.saml.xml_signature import check_message_signature
 from idp.web import i18n
 from idp.web.context import sts
 from idp.web.state import (
@@ -63,23 +65,27 @@ def login() -> Response | tuple[str, int]:
                            "registered application")
 
 
-def redirect_signature_checked(sp: ServiceProvider) -> bool:
-    """Whether this HTTP-Redirect request carries a signature, which then verified with `sp`'s
-    certificate (a signature that does not verify raises `SamlRequestError`)."""
-    return check_query_signature(request.query_string.decode("ascii", "replace"),
-                                 "SAMLRequest", sp.certificates)
+def signature_checked(sp: ServiceProvider, binding: str, xml: bytes) -> bool:
+    """Whether this request carries a signature, which then verified with `sp`'s certificate: on
+    the query string for HTTP-Redirect, inside the XML for HTTP-POST. A signature that does not
+    verify raises `SamlRequestError`."""
+    if binding == BINDING_REDIRECT:
+        return check_query_signature(request.query_string.decode("ascii", "replace"),
+                                     "SAMLRequest", sp.certificates)
+    root = parse_untrusted(xml, sts().config.idp.max_message_bytes, "SAML request")
+    return check_message_signature(root, sp.certificates)
 
 
 def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Response:
     ctx = sts()
     max_bytes = ctx.config.idp.max_message_bytes
-    authn = parse_authn_request(decode_message(encoded, binding, max_bytes), max_bytes)
+    xml = decode_message(encoded, binding, max_bytes)
+    authn = parse_authn_request(xml, max_bytes)
     sp = ctx.registry.get(authn.issuer)
-    if binding == BINDING_REDIRECT:
-        signed = redirect_signature_checked(sp)  # raises if signed and it does not verify
-        if sp.requests_signed and not signed:
-            raise SamlRequestError(f"the metadata of {sp.entity_id!r} says its AuthnRequests "
-                                   "are signed, and this one is not (or cannot be checked)")
+    signed = signature_checked(sp, binding, xml)  # raises if signed and it does not verify
+    if sp.requests_signed and not signed:
+        raise SamlRequestError(f"the metadata of {sp.entity_id!r} says its AuthnRequests are "
+                               "signed, and this one is not (or cannot be checked)")
     acs = sp.resolve_acs(authn)
     pending = PendingLogon(sp=sp.entity_id, acs=acs.location, request_id=authn.id,
                            relay_state=check_relay_state(relay_state),
