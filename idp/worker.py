@@ -33,9 +33,11 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
         # A socket timeout ends pywsgi's read of the next request (socket.error: connection
         # closed) and any send to a client that stopped reading.
         sock.settimeout(limit)
-        self._started = 0.0
+        # (client, method, path, start) of the request being answered, once its head is read.
+        self._request: tuple[str, str, str, float] | None = None
 
     def handle_one_request(self) -> Any:
+        self._request = None
         result = super().handle_one_request()
         if result is True:
             # Let the worker's other connections have a turn before this one's next request: a
@@ -47,19 +49,21 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
     def get_environ(self) -> dict[str, Any]:
         # Called once the request head is read: the time spent idle before it is not the
         # request's.
-        self._started = time.monotonic()
-        return super().get_environ()  # type: ignore[no-any-return]
+        environ: dict[str, Any] = super().get_environ()
+        self._request = (environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
+                         environ.get("PATH_INFO", "-"), time.monotonic())
+        return environ
 
     def log_request(self) -> None:
         access_log = self.server.gunicorn_log.access_log
         if not access_log.handlers:
             return
-        environ = getattr(self, "environ", None) or {}
-        status = self.status.decode() if isinstance(self.status, bytes) else str(self.status)
-        elapsed = int((time.monotonic() - self._started) * 1000) if self._started else 0
-        access_log.info('%s "%s %s" %s %s %sms', environ.get("REMOTE_ADDR", "-"),
-                        environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", "-"),
-                        status[:3], self.response_length, elapsed)
+        # A request pywsgi refused before reading its head (400, 414) has no method or path.
+        client, method, path, started = self._request or ("-", "-", "-", time.monotonic())
+        status = self.status.decode() if isinstance(self.status, bytes) else self.status
+        access_log.info('%s "%s %s" %s %s %sms', client, method, path,
+                        (status or "-")[:3], self.response_length,
+                        int((time.monotonic() - started) * 1000))
 
 
 class StsServer(PyWSGIServer):  # type: ignore[misc]
