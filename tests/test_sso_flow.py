@@ -246,6 +246,20 @@ def test_security_headers_on_the_logon_page(client: FlaskClient, sp: Sp) -> None
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=None" in cookie
 
 
+def test_every_answer_carries_each_security_header_once(client: FlaskClient, sp: Sp) -> None:
+    from idp.web import SECURITY_HEADERS
+
+    _, logon = start(client, sp, "redirect")
+    answers = [client.get("/healthz", **HTTPS), client.get("/ICNotifierIDP/metadata", **HTTPS),
+               client.get("/ICNotifierIDP/login?loginType=saml", **HTTPS), logon,
+               log_on(client, logon.text)]
+    for answer in answers:
+        for name, _ in SECURITY_HEADERS:
+            assert len(answer.headers.getlist(name)) == 1, (answer.request.path, name)
+    # A page with a script keeps its own policy (its nonce), not the default one.
+    assert "script-src 'nonce-" in answers[-1].headers["Content-Security-Policy"]
+
+
 def test_assertion_page_is_not_cached(client: FlaskClient, sp: Sp) -> None:
     _, page = start(client, sp, "redirect")
     answer = log_on(client, page.text)

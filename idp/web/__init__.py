@@ -26,6 +26,16 @@ from idp.web.store import MemoryStore, RedisStore
 
 log = logging.getLogger(__name__)
 
+#: Sent with every answer unless the view set its own (pages with scripts set their own CSP).
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Strict-Transport-Security", "max-age=31536000"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
+     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+)
+
 
 def build_registry(config: Config) -> Registry:
     providers: list[ServiceProvider] = []
@@ -117,14 +127,10 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
+        # One pass over the headers the view set, rather than a lookup per default.
+        present = {name.lower() for name, _ in response.headers.items()}
+        response.headers.extend([(name, value) for name, value in SECURITY_HEADERS
+                                 if name.lower() not in present])
         return response
 
     @app.errorhandler(StsError)
