@@ -5,7 +5,8 @@ configuration and one set of keys, like the two CIC servers of a pair. `cic-sts 
 renders the configuration from that file's `[proxy]` section, real nginx runs it on 127.0.0.1
 (a temporary prefix; logs and pid inside it), and headless Chromium logs on to the demo SP
 through it. Then the instance that served is stopped, and the next logon and 50 more requests
-must still succeed, through the other one. All traffic stays on loopback.
+must still succeed, through the other one. nginx must reuse its connections to the pair
+(upstream keepalive), not open one per request. All traffic stays on loopback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import os
 import re
 import socket
 import ssl
+import struct
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -229,6 +232,56 @@ def test_proxy_verify_passes_through_the_proxy_and_fails_beside_it(proxied: Prox
     wrong = runner.invoke(cli, ["proxy", "verify", proxied.base.replace("PureConnect", "Pure"),
                                 "--insecure"])
     assert wrong.exit_code == 1 and "404" in wrong.stdout
+
+
+def connections_with_the_pair() -> set[tuple[str, str]]:
+    """Every TCP connection with an STS of the pair that the kernel still knows of, open or
+    closed less than a minute ago (TIME-WAIT), as (STS end, other end), each "address:port".
+    Read from /proc/net/tcp: only nginx (and this test's direct probes) connect to the pair."""
+    sts = {f"{address}:{STS_PORT}" for address in PAIR}
+
+    def end(text: str) -> str:  # "0200007F:1F63": the address as a native-order number
+        address, port = text.split(":")
+        return f"{socket.inet_ntoa(struct.pack('=I', int(address, 16)))}:{int(port, 16)}"
+
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if state == "0A":  # LISTEN
+            continue
+        ends = (end(local), end(remote))
+        if ends[0] in sts:
+            found.add(ends)
+        elif ends[1] in sts:
+            found.add((ends[1], ends[0]))
+    return found
+
+
+def test_the_proxy_reuses_its_connections_to_the_sts(proxied: Proxied) -> None:
+    """nginx keeps its connections to the STS open (upstream keepalive): 30 requests through
+    the proxy open hardly any new connection to the pair, where nginx without keepalive would
+    open one per request (each then visible in TIME-WAIT for a minute)."""
+    requests = 30
+    before = connections_with_the_pair()
+    answered = sum(log.read_text().count('"GET /healthz"') for log in proxied.sts_logs.values())
+    trust = ssl.create_default_context(cafile=str(proxied.ca_file))
+    with httpx.Client(verify=trust, timeout=10) as client:  # one connection, one nginx worker
+        for i in range(requests):
+            response = client.get(proxied.base + "/healthz")
+            assert response.status_code == 200, f"request {i}: {response.status_code}"
+    opened = connections_with_the_pair() - before
+
+    # every request did reach an STS of the pair (each writes its line after answering)
+    deadline = time.monotonic() + 5
+    while sum(log.read_text().count('"GET /healthz"') for log in proxied.sts_logs.values()) \
+            < answered + requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(log.read_text().count('"GET /healthz"')
+               for log in proxied.sts_logs.values()) == answered + requests
+    # the worker that served them had at most one connection to open (none if it kept one
+    # from an earlier test); a little slack, still far below one per request
+    assert len(opened) <= 3, f"{len(opened)} new connections to the STS for {requests} " \
+                             f"requests: {sorted(opened)}"
 
 
 def test_logon_through_the_proxy_survives_a_switchover(proxied: Proxied,

@@ -10,7 +10,9 @@ change with ``CIC_STS_UPDATE_GOLDEN=1 pytest tests/test_proxy_render.py`` and re
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -204,6 +206,7 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
         ["ININ-REMAP-BASE-URL", "$http_inin_remap_base_url"],
         ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
         ["Host", "$host"],
+        ["Connection", ""],  # upstream keepalive: see test_golden_keeps_upstream_connections_open
     ]
     assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
     # switchover: passive health checks above, retries and short connect timeout here; not on
@@ -219,6 +222,71 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
         assert args_of(body, "proxy_ssl_server_name") == [["on"]]
     else:
         assert args_of(body, "proxy_ssl_verify") == [["off"]]
+
+
+def sts_idle_timeout() -> float:
+    """Seconds the STS keeps an idle keep-alive connection: gunicorn's `keepalive` as
+    idp/gunicorn_conf.py sets it (read from the source: importing it loads a configuration)."""
+    source = CORPUS.parents[2] / "idp" / "gunicorn_conf.py"
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["keepalive"]
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, int | float)):
+            return float(node.value.value)
+    raise AssertionError(f"no keepalive = <number> in {source}")
+
+
+def seconds(value: str) -> float:
+    """An nginx time (`20s`, `500ms`, `1m`, a bare number of seconds) in seconds."""
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+    assert match, f"not an nginx time: {value!r}"
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+
+
+def proxying_locations(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every location block, at any depth, with a proxy_pass."""
+    found = []
+    for directive in tree:
+        block = directive.get("block", [])
+        if directive["directive"] == "location" and args_of(block, "proxy_pass"):
+            found.append(directive)
+        found += proxying_locations(block)
+    return found
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_keeps_upstream_connections_open(name: str, tmp_path: Path) -> None:
+    """nginx keeps idle connections to the STS (no TLS handshake per request) and closes them
+    before the STS would: a request sent on a connection the STS is closing at that moment
+    fails (and a POST is not re-sent)."""
+    case = load_case(name)
+    tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
+    if not case.snippet:
+        tree = one(tree, "http")["block"]
+    upstream = one(tree, "upstream", "pureconnect_servers")["block"]
+    [[cached]] = args_of(upstream, "keepalive")
+    assert 1 <= int(cached) <= 64
+    [[timeout]] = args_of(upstream, "keepalive_timeout")
+    assert 0 < seconds(timeout) < sts_idle_timeout()
+    assert sts_idle_timeout() == 30  # as the template's comment says
+    # nginx requires the balancing method (ip_hash; sticky in NGINX Plus) before keepalive
+    order = [d["directive"] for d in upstream]
+    for method in ("ip_hash", "sticky"):
+        if method in order:
+            assert order.index(method) < order.index("keepalive")
+
+    locations = proxying_locations(tree)
+    assert locations
+    for location in locations:
+        body = location["block"]
+        assert args_of(body, "proxy_http_version") == [["1.1"]], location["args"]
+        assert ["Connection", ""] in args_of(body, "proxy_set_header"), location["args"]
+        assert args_of(body, "proxy_ssl_session_reuse") == [["on"]], location["args"]
+    # nothing at the server or http level turns any of it off for the locations
+    for directive in ("proxy_http_version", "proxy_ssl_session_reuse"):
+        assert args_of(tree, directive) == []
+        for server in blocks(tree, "server"):
+            assert args_of(server["block"], directive) == []
 
 
 def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> None:
@@ -281,6 +349,27 @@ def test_sticky_cookie_is_rejected_by_open_source_nginx_on_its_line() -> None:
     assert f"line {expected_line} of cic-sts.conf: sticky cookie srv_id expires=1h;" in str(error)
     assert "NGINX Plus" in str(error)
     assert error.exit_code == 2
+
+
+@needs_nginx
+def test_sticky_cookie_passes_nginx_t_but_for_the_sticky_line(tmp_path: Path) -> None:
+    """The NGINX Plus variant is otherwise a valid configuration: with only the sticky line
+    made a comment (so no line moves), open-source nginx -t accepts the rest, keepalive after
+    it included."""
+    templates = tmp_path / "templates"
+    shutil.copytree(CORPUS.parent.parent.parent / "proxy_templates", templates)
+    snippet = templates / "server.conf.j2"
+    text = snippet.read_text(encoding="utf-8")
+    assert text.count("    sticky cookie srv_id expires=1h;\n") == 1
+    snippet.write_text(text.replace("    sticky cookie srv_id expires=1h;\n",
+                                    "    # sticky cookie srv_id expires=1h;\n"), encoding="utf-8")
+    case = load_case("sticky_cookie")
+    checked = nginx_test(case.inputs, case.snippet, nginx=NGINX, templates=templates)
+    assert "test is successful" in checked.output
+    golden = case.golden.read_text(encoding="utf-8").split("\n")
+    rendered = render(case.inputs, case.snippet, templates=templates).text.split("\n")
+    assert [i for i, (a, b) in enumerate(zip(golden, rendered, strict=True)) if a != b] == [
+        0, next(i for i, line in enumerate(golden) if line.strip().startswith("sticky"))]
 
 
 @needs_nginx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -90,6 +92,30 @@ def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
         time.sleep(0.05)
     text = server.log.read_text()
     assert secret not in text and "SAMLRequest" not in text
+
+
+def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
+                                                          key_dir: Path) -> None:
+    """A proxy's idle connections must not hold a stopping worker for gunicorn's whole
+    graceful timeout (10 s), nor keep it receiving requests meanwhile."""
+    port = free_port()
+    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
+    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
+                    gunicorn_args="--workers 1") as process:
+        conn = tls_connection(Server("127.0.0.1", port, tmp_path / "sts.log"))
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\n\r\n")
+        answer = b""
+        while b'"ok"' not in answer:
+            answer += conn.recv(65536)
+        started = time.monotonic()
+        os.killpg(process.pid, signal.SIGTERM)
+        rest, _ = read_until_closed(conn, limit=20)
+        closed_after = time.monotonic() - started
+        process.wait(timeout=20)
+        stopped_after = time.monotonic() - started
+        conn.close()
+    assert rest == b""
+    assert closed_after < 4 and stopped_after < 6, (closed_after, stopped_after)
 
 
 OFF_LOOP_SCRIPT = """
