@@ -3,10 +3,13 @@
 The STS runs in gevent workers (`idp.worker`): one greenlet per connection, all on one OS
 thread, with `threading` patched so that its locks and locals are per greenlet.
 
-- An argon2id hash holds the CPU for about 0.1 s; run on the loop, it would stall every other
-  request of the worker for that long. `off_loop` runs such a call on gevent's pool of real
-  threads instead (argon2-cffi releases the GIL), and simply calls it anywhere else (the CLI,
-  tests, any threaded server).
+- An argon2id hash holds the CPU for about 0.1 s (and 64 MiB); run on the loop, it would stall
+  every other request of the worker for that long. `off_loop` runs such a call on a small pool
+  of real threads instead (argon2-cffi releases the GIL), and simply calls it anywhere else (the
+  CLI, tests, any threaded server). The pool is the worker's own, not gevent's shared one, which
+  also resolves host names: a burst of logons must not hold up the connections to CIC or Redis.
+  It has as many threads as the machine has cores, at most four: more would only queue on the
+  CPU and multiply the memory.
 - `os_thread_local` is storage per OS thread even there: a SQLite connection kept per greenlet
   would be opened anew for every client connection and multiplied by their number, where the
   worker's greenlets can share one (SQLite calls never yield, so they cannot interleave).
@@ -14,10 +17,11 @@ thread, with `threading` patched so that its locks and locals are per greenlet.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -30,11 +34,17 @@ def _gevent_patched() -> bool:
     return bool(monkey.is_module_patched("threading"))
 
 
-def off_loop(func: Callable[..., T], *args: object) -> T:
-    if _gevent_patched():
-        import gevent
+_POOL: Any = None  # gevent.threadpool.ThreadPool, made in the worker process at first use
 
-        result: T = gevent.get_hub().threadpool.apply(func, args)
+
+def off_loop(func: Callable[..., T], *args: object) -> T:
+    global _POOL
+    if _gevent_patched():
+        if _POOL is None:
+            from gevent.threadpool import ThreadPool
+
+            _POOL = ThreadPool(maxsize=min(4, os.cpu_count() or 1))
+        result: T = _POOL.apply(func, args)
         return result
     return func(*args)
 

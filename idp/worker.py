@@ -6,64 +6,129 @@ gunicorn's gevent worker 0.14 ms, and gevent's own `pywsgi` server 0.09 ms. A si
 costs about 0.25 ms of RSA, so the server in front of it decides much of the rate.
 
 On top of gunicorn's `gevent_pywsgi` worker this adds:
-- a deadline on every socket operation (gunicorn's `keepalive` seconds): pywsgi alone would keep
-  an idle keep-alive connection, or a client that sends its request head byte by byte, forever,
-  and a worker holds at most `worker_connections` of them;
+- deadlines: the TLS handshake, and the wait for a request plus the reading of its head, must
+  each end within gunicorn's `keepalive` seconds (30 by default), and so must every later read or
+  send. pywsgi alone would hold an idle connection, a silent one, or a head sent byte by byte
+  forever, and a worker holds at most `worker_connections` of them. `keepalive = 0` turns
+  keep-alive off (as in gunicorn) and the deadline falls back to 30 seconds;
+- a bound on the request head (line and headers together, `MAX_HEAD`), where pywsgi would read up
+  to 100 header lines of 64 KiB each. gunicorn's own `limit_request_*` settings do not apply to
+  this worker, nor do `max_requests`, `access_log_format` or request hooks;
 - an access log line made directly (client, method, path without the query string, status,
   bytes, milliseconds): gunicorn's generic formatter costs about 60 µs a request, and the query
-  string of a SAML endpoint carries the SAMLRequest and RelayState, which do not belong in a log;
-- a quick, clean stop: once the worker stops accepting (SIGTERM, restart), answers carry
-  `Connection: close` and idle keep-alive connections are closed at once. Otherwise a proxy that
-  keeps connections open (the generated nginx configuration does) would hold the worker for the
-  whole graceful timeout and go on sending it requests until it is killed.
+  string of a SAML endpoint carries the SAMLRequest and RelayState, which do not belong in a log
+  (pywsgi's own error lines lose theirs too);
+- a clean stop, as gunicorn's threaded worker does it: once the worker stops accepting (SIGTERM,
+  a restart), answers carry `Connection: close`; a connection that brings no request within
+  `STOP_LINGER` seconds is closed, but only while it is blocked waiting for one, never under a
+  request, so a proxy that keeps connections open (the generated nginx configuration does)
+  moves to the other server without losing a request it already sent;
+- fairness: a yield between two requests of one connection, so that a client that sends its next
+  request the moment an answer arrives cannot keep the worker to itself.
 
-Work that would hold the CPU for long (argon2 password hashes) runs on a real thread; see
+Work that would hold the CPU for long (argon2 password hashes) runs on real threads; see
 `idp.concurrency`. Everything else that waits (ICWS, Redis) waits on gevent-patched sockets.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from io import BytesIO
 from typing import Any
 
 import gevent
+from gevent.pywsgi import headers_factory
+from gevent.socket import cancel_wait
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
+
+#: Request line and headers together, in bytes: what nginx's default header buffers allow.
+MAX_HEAD = 32 * 1024
+#: Seconds a stopping worker still waits for a request on an idle connection.
+STOP_LINGER = 2.0
+#: The deadline when gunicorn's keepalive is 0 (keep-alive off).
+DEFAULT_DEADLINE = 30.0
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class HeadDeadline(OSError):
+    """The request (or the handshake) did not arrive in time: pywsgi closes the connection."""
+
+
+class StopWaiting(OSError):
+    """The worker is stopping and this connection has been idle: pywsgi closes it."""
+
+
+def deadline(cfg: Any) -> float:
+    return float(cfg.keepalive) if cfg.keepalive > 0 else DEFAULT_DEADLINE
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class StsHandler(PyWSGIHandler):  # type: ignore[misc]
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         super().__init__(sock, address, server, rfile)
-        limit = server.cfg.keepalive or None
-        # A socket timeout ends pywsgi's read of the next request (socket.error: connection
-        # closed) and any send to a client that stopped reading.
-        sock.settimeout(limit)
+        self._deadline = deadline(server.cfg)
+        self._keep_alive = server.cfg.keepalive > 0
+        sock.settimeout(self._deadline)  # every later read or send
         # (client, method, path, start) of the request being answered, once its head is read.
         self._request: tuple[str, str, str, float] | None = None
-
-    def handle(self) -> None:
-        self._greenlet = gevent.getcurrent()
-        super().handle()
+        self._head_timer: gevent.Timeout | None = None
 
     def handle_one_request(self) -> Any:
         self._request = None
-        if self.server.closed:
-            return None  # stopping: close the connection rather than wait for another request
-        self.server.idle.add(self)
+        if self.server.closed and self.server.idle_closed:
+            return None  # stopping, and past the linger: no more requests here
+        # One deadline for the wait for the request and the reading of its head; once the head
+        # is in (get_environ), the application's time is not bounded here.
+        self._head_timer = gevent.Timeout.start_new(
+            self._deadline, HeadDeadline("no complete request head in time"))
         try:
             result = super().handle_one_request()
         finally:
-            self.server.idle.discard(self)
+            self._head_timer.close()
         if result is True:
-            # Let the worker's other connections have a turn before this one's next request: a
-            # client that sends it the moment an answer arrives (a busy proxy, a load tester)
-            # would otherwise find it already read and keep the worker to itself.
-            gevent.sleep(0)
+            gevent.sleep(0)  # let the worker's other connections have a turn (see above)
         return result
 
+    def read_requestline(self) -> str:
+        # Idle while waiting for the request line: the one time a stop may close the connection.
+        self.server.idle.add(self)
+        try:
+            line: str = super().read_requestline()
+        finally:
+            self.server.idle.discard(self)
+        return line
+
+    def _handle_client_error(self, ex: Exception) -> Any:
+        if isinstance(ex, OSError):  # a deadline, or the stop: close without a traceback
+            return None
+        return super()._handle_client_error(ex)
+
+    def MessageClass(self, fp: Any, *args: Any) -> Any:  # noqa: N802 (pywsgi's name)
+        """The headers, read with a bound on their total size."""
+        lines: list[bytes] = []
+        size = len(getattr(self, "requestline", "") or "")
+        while True:
+            line = fp.readline(MAX_HEAD + 1 - size)
+            size += len(line)
+            if size > MAX_HEAD:
+                message = headers_factory(BytesIO(b"\r\n"))
+                message.status = f"request head larger than {MAX_HEAD} bytes"
+                return message
+            lines.append(line)
+            if line in (b"\r\n", b"\n", b""):
+                return headers_factory(BytesIO(b"".join(lines)), *args)
+
     def get_environ(self) -> dict[str, Any]:
-        # Called once the request head is read: the time spent idle before it is not the
-        # request's.
-        self.server.idle.discard(self)  # a request to answer now, not an idle connection
+        # Called once the request head is read: the time spent idle before the request is not
+        # the request's.
+        if self._head_timer is not None:
+            self._head_timer.close()
         environ: dict[str, Any] = super().get_environ()
         self._request = (environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
                          environ.get("PATH_INFO", "-"), time.monotonic())
@@ -71,22 +136,31 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Any:
-        if self.server.closed and not any(k.lower() == "connection" for k, _ in headers):
+        closing = self.server.closed or not self._keep_alive
+        if closing and not any(k.lower() == "connection" for k, _ in headers):
             headers = [*headers, ("Connection", "close")]
         return super().start_response(status, headers, exc_info)
 
     def stop_waiting(self) -> None:
-        """End this connection while it waits for its next request."""
-        self._greenlet.kill(block=False)
+        """Close this connection if, and only if, it is blocked waiting for its next request:
+        gevent throws into the waiting greenlet only while that read is still pending."""
+        cancel_wait(self.socket._read_event, StopWaiting("the worker is stopping"))
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        # pywsgi quotes the raw request line of a request it refuses; its query string (a
+        # SAMLRequest, a RelayState) does not belong in a log.
+        message = msg % args if args else msg
+        super().log_error(_QUERY.sub("?...", message))
 
     def log_request(self) -> None:
         access_log = self.server.gunicorn_log.access_log
         if not access_log.handlers:
             return
         # A request pywsgi refused before reading its head (400, 414) has no method or path.
-        client, method, path, started = self._request or ("-", "-", "-", time.monotonic())
+        peer = self.client_address[0] if isinstance(self.client_address, tuple) else "-"
+        client, method, path, started = self._request or (peer, "-", "-", time.monotonic())
         status = self.status.decode() if isinstance(self.status, bytes) else self.status
-        access_log.info('%s "%s %s" %s %s %sms', client, method, path,
+        access_log.info('%s "%s %s" %s %s %sms', client, method, _printable(path),
                         (status or "-")[:3], self.response_length,
                         int((time.monotonic() - started) * 1000))
 
@@ -97,9 +171,28 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
         self.gunicorn_log = log
         self.cfg = log.cfg
         self.idle: set[StsHandler] = set()  # connections waiting for their next request
+        self.idle_closed = False
+
+    def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
+        # The handshake happens before the handler exists: bound it here, as a whole.
+        client_socket.settimeout(deadline(self.cfg))
+        try:
+            with gevent.Timeout(deadline(self.cfg), HeadDeadline("no TLS handshake in time")):
+                wrapped = self.wrap_socket(client_socket, **self.ssl_args)
+        except OSError:  # too slow, or not TLS at all: nothing to answer
+            client_socket.close()
+            return None
+        try:
+            return self.handle(wrapped, address)
+        finally:
+            wrapped.close()
 
     def close(self) -> None:
         super().close()
+        gevent.spawn_later(min(STOP_LINGER, deadline(self.cfg)), self._close_idle)
+
+    def _close_idle(self) -> None:
+        self.idle_closed = True
         for handler in list(self.idle):
             handler.stop_waiting()
 

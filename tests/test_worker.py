@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,40 @@ def test_a_request_head_that_never_ends_is_cut_off(server: Server) -> None:
     assert data == b"" or data.startswith(b"HTTP/1.1 400")
 
 
+def test_a_head_sent_byte_by_byte_is_cut_off(server: Server) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: sts\r\nX-Padding: " + b"a" * 40 + b"\r\n\r\n"
+    started = time.monotonic()
+    with tls_connection(server) as conn:
+        try:
+            for byte in head:  # each byte well inside the socket timeout, the whole far beyond
+                conn.sendall(bytes([byte]))
+                time.sleep(0.1)
+            data, _ = read_until_closed(conn, limit=8)
+        except OSError:
+            data = b""
+    assert not data.startswith(b"HTTP/1.1 200")
+    assert time.monotonic() - started < 4  # cut after about --keep-alive 1, not 7 s of bytes
+
+
+def test_a_connection_that_never_starts_tls_is_closed(server: Server) -> None:
+    with socket.create_connection((server.host, server.port), timeout=10) as raw:
+        started = time.monotonic()
+        raw.settimeout(8)
+        assert raw.recv(100) == b""
+        assert time.monotonic() - started < 6
+
+
+def test_a_huge_request_head_is_refused(server: Server) -> None:
+    headers = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"b" * 4000) for n in range(12))
+    with tls_connection(server) as conn:
+        try:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\n" + headers + b"\r\n")
+        except OSError:
+            pass  # the server may stop reading before all of it is sent
+        data, _ = read_until_closed(conn, limit=8)
+    assert data.startswith(b"HTTP/1.1 400")
+
+
 def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
     secret = "relay-state-that-must-not-be-logged"
     url = f"https://{server.host}:{server.port}/ICNotifierIDP/login"
@@ -92,6 +127,23 @@ def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
         time.sleep(0.05)
     text = server.log.read_text()
     assert secret not in text and "SAMLRequest" not in text
+
+
+def test_refused_request_lines_and_forged_paths_stay_harmless_in_the_log(
+        server: Server) -> None:
+    for line in (b"GET /ICNotifierIDP/login?SAMLRequest=leak-me&RelayState=leak-me HTTP/9.9",
+                 b"GET /healthz%0A10.9.9.9%20%22GET%20/forged%22%20200 HTTP/1.1"):
+        with tls_connection(server) as conn:
+            conn.sendall(line + b"\r\nHost: sts\r\nConnection: close\r\n\r\n")
+            read_until_closed(conn, limit=8)
+    deadline = time.monotonic() + 5
+    while "forged" not in server.log.read_text():
+        assert time.monotonic() < deadline, "no log line for the forged path"
+        time.sleep(0.05)
+    text = server.log.read_text()
+    assert "leak-me" not in text
+    assert not any(line.startswith('10.9.9.9 "GET /forged"') for line in text.splitlines())
+    assert '"GET /healthz\\x0a10.9.9.9' in text
 
 
 def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
@@ -118,18 +170,74 @@ def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
     assert closed_after < 4 and stopped_after < 6, (closed_after, stopped_after)
 
 
-OFF_LOOP_SCRIPT = """
-from gevent import monkey; monkey.patch_all()
-import gevent, sys
-from argon2 import PasswordHasher
-from idp.concurrency import off_loop
+def test_a_stop_loses_no_request_of_busy_keep_alive_clients(tmp_path: Path,
+                                                             key_dir: Path) -> None:
+    """Clients that send their next request the moment an answer arrives, as a busy proxy does:
+    a stop must answer every request they sent (the last ones with Connection: close), never
+    close a connection under a request."""
+    port = free_port()
+    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
+    outcomes: list[str] = []
+    lock = threading.Lock()
 
+    def client(server: Server) -> None:
+        conn = tls_connection(server)
+        conn.settimeout(15)
+        buffer, outcome = b"", "running"
+        while outcome == "running":
+            try:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\n\r\n")
+            except OSError:
+                outcome = "closed before the request"  # nothing sent, nothing lost
+                break
+            while b'"ok"' not in buffer:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    outcome = "dropped after send"
+                    break
+                buffer += chunk
+            else:
+                head, _, buffer = buffer.partition(b'"ok"}\n')
+                if b"Connection: close" in head:
+                    outcome = "told to close"
+        conn.close()
+        with lock:
+            outcomes.append(outcome)
+
+    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
+                    gunicorn_args="--workers 1") as process:
+        target = Server("127.0.0.1", port, tmp_path / "sts.log")
+        threads = [threading.Thread(target=client, args=(target,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        os.killpg(process.pid, signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=30)
+        process.wait(timeout=20)
+    assert len(outcomes) == 8
+    assert "dropped after send" not in outcomes, outcomes
+
+
+# Counts how often another greenlet gets to run while the script's main greenlet works.
+TICKER = """
 ticks = 0
 def ticker():
     global ticks
     while True:
         gevent.sleep(0.005); ticks += 1
 gevent.spawn(ticker); gevent.sleep(0.02)
+"""
+
+OFF_LOOP_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import gevent, sys
+from argon2 import PasswordHasher
+from idp.concurrency import off_loop
+""" + TICKER + """
 hasher = PasswordHasher(time_cost=4, memory_cost=131072, parallelism=1)
 before = ticks
 if sys.argv[1] == "off":
@@ -171,6 +279,38 @@ def test_greenlets_of_a_worker_share_one_directory_connection(tmp_path: Path) ->
                           str(tmp_path / "users.db")], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "1"
+
+
+REHASH_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import gevent, subprocess, sys, time
+from argon2 import PasswordHasher
+from idp.auth.local import LocalDirectory
+from tests.conftest import ALICE
+
+db = sys.argv[1]
+LocalDirectory(db, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)).upsert(
+    ALICE, password="pw")
+directory = LocalDirectory(db, hasher=PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
+directory.lookup("warm-up")
+holder = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; "
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); "
+    "print('locked', flush=True); time.sleep(1); c.execute('COMMIT')", db],
+    stdout=subprocess.PIPE)
+holder.stdout.readline()
+""" + TICKER + """
+before = ticks
+directory.authenticate(ALICE.user_id, "pw")  # the hash is upgraded: a write, which must wait
+print(ticks - before)
+"""
+
+
+def test_a_hash_upgrade_waiting_for_the_database_does_not_stall_the_worker(
+        tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", REHASH_SCRIPT, str(tmp_path / "users.db")],
+                         capture_output=True, text=True, check=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert int(out.stdout) >= 40  # the other greenlet kept running while the write waited 1 s
 
 
 def test_off_loop_calls_directly_without_gevent() -> None:

@@ -94,3 +94,16 @@ def test_a_duplicated_id_is_refused(pair: tuple[rsa.RSAPrivateKey, x509.Certific
     etree.SubElement(extensions, "decoy", ID="_req1")
     with pytest.raises(SamlRequestError, match="not unique"):
         check_message_signature(root, (body(pair[1]),))
+
+
+@pytest.mark.parametrize("damage", ["bad value", "no value"])
+def test_a_malformed_signature_is_a_clear_refusal(
+        pair: tuple[rsa.RSAPrivateKey, x509.Certificate], damage: str) -> None:
+    root = signed(*pair)
+    value = root.find(".//{http://www.w3.org/2000/09/xmldsig#}SignatureValue")
+    if damage == "bad value":
+        value.text = "QQ"  # not a valid RSA signature length; schema-valid base64
+    else:
+        value.getparent().remove(value)  # schema-invalid Signature
+    with pytest.raises(SamlRequestError, match="does not verify"):
+        check_message_signature(root, (body(pair[1]),))

@@ -234,13 +234,17 @@ class LocalDirectory(AuthBackend):
     def _rehash(self, user_id: str, stored: str, password: str) -> None:
         """Store a hash with the current parameters; a failure must not fail the logon."""
         try:
-            new_hash = self._hash(password)
-            with self._connect() as conn, _transaction(conn):
-                conn.execute(  # only if nobody changed the password meanwhile
-                    "UPDATE users SET password_hash = ? WHERE user_id = ? AND password_hash = ?",
-                    (new_hash, user_id, stored))
+            # The write runs off the event loop too: SQLite waits for a writer that holds the
+            # database (an import, say) by sleeping, which would stall a whole gevent worker.
+            off_loop(self._store_hash, user_id, stored, self._hash(password))
         except DirectoryError as exc:
             log.warning("could not upgrade the password hash of %s: %s", user_id, exc)
+
+    def _store_hash(self, user_id: str, stored: str, new_hash: str) -> None:
+        with self._connect() as conn, _transaction(conn):
+            conn.execute(  # only if nobody changed the password meanwhile
+                "UPDATE users SET password_hash = ? WHERE user_id = ? AND password_hash = ?",
+                (new_hash, user_id, stored))
 
     # -- database ----------------------------------------------------------------------------
 

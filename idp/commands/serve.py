@@ -22,6 +22,10 @@ def serve(cli: CliContext, bind: str | None, check: bool) -> None:
     sts = build_sts(config)  # fails here, with one clear line, before gunicorn forks anything
     click.echo(f"configuration OK: {len(sts.registry)} service provider(s), "
                f"issuer {config.entity_id}", err=True)
+    if config.server.threads:
+        click.echo("warning: server.threads is ignored (gevent workers); remove it, and set "
+                   "server.connections if the default of 1000 per worker does not suit",
+                   err=True)
     if check:
         return
     os.environ["CIC_STS_CONFIG"] = str(config.path)

@@ -55,6 +55,9 @@ class ServerSettings:
     workers: int = setting(2, "gunicorn worker processes.")
     connections: int = setting(
         1000, "Connections one worker holds at once (idle ones are closed after 30 s).")
+    threads: int = setting(
+        0, "Ignored since the workers use gevent (see server.connections); accepted so that "
+        "older configuration files still load, with a warning.")
     public_base_url: str = setting(
         "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL. "
         "Default: https://<first machine name>:<port>.")

@@ -23,7 +23,7 @@ import logging
 from cryptography import x509
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from idp.errors import SamlRequestError
@@ -70,7 +70,7 @@ def check_message_signature(root: etree._Element, certificates: tuple[str, ...])
                                        verification_time=certificate.not_valid_before_utc)
         try:
             verified = XMLVerifier().verify(root, x509_cert=certificate, expect_config=expected)
-        except (InvalidSignature, InvalidInput) as exc:
+        except (SignXMLException, etree.DocumentInvalid, ValueError) as exc:
             log.debug("request signature not verified with one certificate: %s", exc)
             continue
         signed = verified.signed_xml if not isinstance(verified, list) else None
