@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -114,6 +115,32 @@ def test_a_huge_request_head_is_refused(server: Server) -> None:
     assert data.startswith(b"HTTP/1.1 400")
 
 
+def test_an_unread_body_ends_the_connection_instead_of_being_drained(server: Server) -> None:
+    with tls_connection(server) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\nContent-Length: 100000000\r\n\r\n"
+                     b"only the first bytes")
+        data, waited = read_until_closed(conn, limit=8)
+    assert data.startswith(b"HTTP/1.1 200") and waited < 0.9  # not after the 1 s deadline
+
+
+def test_clients_that_vanish_leave_no_traceback(server: Server) -> None:
+    for _ in range(20):
+        conn = tls_connection(server)
+        conn.sendall(b"GET /ICNotifierIDP/metadata HTTP/1.1\r\nHost: sts\r\n\r\n")
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # a reset, without reading the answer
+    for _ in range(5):  # a head cut off by the client
+        with tls_connection(server) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: st")
+    for line in (b"GET /healthz HTTP/1", b"GET /healthz HTTP/1.1\r\n" + b"X-A: b\r\n" * 120):
+        with tls_connection(server) as conn:
+            conn.sendall(line + b"\r\n\r\n")
+            data, _ = read_until_closed(conn, limit=8)
+        assert data.startswith(b"HTTP/1.1 400")
+    time.sleep(0.5)
+    assert "Traceback" not in server.log.read_text()
+
+
 def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
     secret = "relay-state-that-must-not-be-logged"
     url = f"https://{server.host}:{server.port}/ICNotifierIDP/login"
@@ -131,8 +158,9 @@ def test_access_log_names_the_path_but_never_the_query(server: Server) -> None:
 
 def test_refused_request_lines_and_forged_paths_stay_harmless_in_the_log(
         server: Server) -> None:
-    for line in (b"GET /ICNotifierIDP/login?SAMLRequest=leak-me&RelayState=leak-me HTTP/9.9",
-                 b"GET /healthz%0A10.9.9.9%20%22GET%20/forged%22%20200 HTTP/1.1"):
+    for line in (b"GET /ICNotifierIDP/login?SAMLRequest=leak-me&RelayState='leak-me' HTTP/9.9",
+                 b"GET /healthz%0A10.9.9.9%20%22GET%20/forged%22%20200 HTTP/1.1",
+                 b"G\x1b[31mET /healthz HTTP/1.1"):
         with tls_connection(server) as conn:
             conn.sendall(line + b"\r\nHost: sts\r\nConnection: close\r\n\r\n")
             read_until_closed(conn, limit=8)
@@ -143,7 +171,8 @@ def test_refused_request_lines_and_forged_paths_stay_harmless_in_the_log(
     text = server.log.read_text()
     assert "leak-me" not in text
     assert not any(line.startswith('10.9.9.9 "GET /forged"') for line in text.splitlines())
-    assert '"GET /healthz\\x0a10.9.9.9' in text
+    assert '"GET /healthz\\x0a10.9.9.9 \\x22GET /forged\\x22 200"' in text
+    assert "G\\x1b[31mET /healthz" in text and "\x1b" not in text
 
 
 def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
@@ -168,6 +197,24 @@ def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
         conn.close()
     assert rest == b""
     assert closed_after < 4 and stopped_after < 6, (closed_after, stopped_after)
+
+
+def test_a_request_line_begun_before_a_stop_is_still_answered(tmp_path: Path,
+                                                               key_dir: Path) -> None:
+    port = free_port()
+    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
+    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
+                    gunicorn_args="--workers 1") as process:
+        conn = tls_connection(Server("127.0.0.1", port, tmp_path / "sts.log"))
+        conn.sendall(b"GET /hea")
+        time.sleep(0.3)
+        os.killpg(process.pid, signal.SIGTERM)
+        time.sleep(3.5)  # past the 2 s in which idle connections may still bring a request
+        conn.sendall(b"lthz HTTP/1.1\r\nHost: sts\r\n\r\n")
+        data, _ = read_until_closed(conn, limit=10)
+        conn.close()
+        process.wait(timeout=20)
+    assert data.startswith(b"HTTP/1.1 200") and b"Connection: close" in data
 
 
 def test_a_stop_loses_no_request_of_busy_keep_alive_clients(tmp_path: Path,
