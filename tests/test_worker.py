@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,15 +176,23 @@ def test_refused_request_lines_and_forged_paths_stay_harmless_in_the_log(
     assert "G\\x1b[31mET /healthz" in text and "\x1b" not in text
 
 
+@contextmanager
+def one_worker_server(folder: Path, key_dir: Path
+                      ) -> Iterator[tuple[subprocess.Popen[bytes], Server]]:
+    """An STS with one worker, for tests that stop it themselves."""
+    port = free_port()
+    path = write_config(folder, key_dir, machine="127.0.0.1", port=port)
+    with sts_server(path, f"127.0.0.1:{port}", folder / "sts.log",
+                    gunicorn_args="--workers 1") as process:
+        yield process, Server("127.0.0.1", port, folder / "sts.log")
+
+
 def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
                                                           key_dir: Path) -> None:
     """A proxy's idle connections must not hold a stopping worker for gunicorn's whole
     graceful timeout (10 s), nor keep it receiving requests meanwhile."""
-    port = free_port()
-    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
-    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
-                    gunicorn_args="--workers 1") as process:
-        conn = tls_connection(Server("127.0.0.1", port, tmp_path / "sts.log"))
+    with one_worker_server(tmp_path, key_dir) as (process, target):
+        conn = tls_connection(target)
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: sts\r\n\r\n")
         answer = b""
         while b'"ok"' not in answer:
@@ -201,11 +210,8 @@ def test_a_stop_closes_idle_keep_alive_connections_at_once(tmp_path: Path,
 
 def test_a_request_line_begun_before_a_stop_is_still_answered(tmp_path: Path,
                                                                key_dir: Path) -> None:
-    port = free_port()
-    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
-    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
-                    gunicorn_args="--workers 1") as process:
-        conn = tls_connection(Server("127.0.0.1", port, tmp_path / "sts.log"))
+    with one_worker_server(tmp_path, key_dir) as (process, target):
+        conn = tls_connection(target)
         conn.sendall(b"GET /hea")
         time.sleep(0.3)
         os.killpg(process.pid, signal.SIGTERM)
@@ -222,8 +228,6 @@ def test_a_stop_loses_no_request_of_busy_keep_alive_clients(tmp_path: Path,
     """Clients that send their next request the moment an answer arrives, as a busy proxy does:
     a stop must answer every request they sent (the last ones with Connection: close), never
     close a connection under a request."""
-    port = free_port()
-    path = write_config(tmp_path, key_dir, machine="127.0.0.1", port=port)
     outcomes: list[str] = []
     lock = threading.Lock()
 
@@ -254,9 +258,7 @@ def test_a_stop_loses_no_request_of_busy_keep_alive_clients(tmp_path: Path,
         with lock:
             outcomes.append(outcome)
 
-    with sts_server(path, f"127.0.0.1:{port}", tmp_path / "sts.log",
-                    gunicorn_args="--workers 1") as process:
-        target = Server("127.0.0.1", port, tmp_path / "sts.log")
+    with one_worker_server(tmp_path, key_dir) as (process, target):
         threads = [threading.Thread(target=client, args=(target,)) for _ in range(8)]
         for thread in threads:
             thread.start()
