@@ -245,10 +245,11 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
         # The handshake happens before the handler exists: bound it here, as a whole.
-        client_socket.settimeout(deadline(self.cfg))
+        limit = deadline(self.cfg)
+        client_socket.settimeout(limit)
         self.handshaking.add(gevent.getcurrent())
         try:
-            with gevent.Timeout(deadline(self.cfg), HeadDeadline("no TLS handshake in time")):
+            with gevent.Timeout(limit, HeadDeadline("no TLS handshake in time")):
                 wrapped = self.wrap_socket(client_socket, **self.ssl_args)
         except OSError:  # too slow, not TLS at all, or the stop: nothing to answer
             client_socket.close()

@@ -21,12 +21,12 @@ from idp.saml.constants import BINDING_POST, BINDING_REDIRECT
 from idp.saml.metadata import LOGOUT_PATH
 from idp.saml.query_signature import raw_parameters
 from idp.saml.registry import Endpoint, ServiceProvider
-from idp.saml.request import check_relay_state, decode_message, parse_logout_request
+from idp.saml.request import check_relay_state, parse_logout_request
 from idp.saml.response import build_logout_response, encode_for_post, encode_for_redirect
 from idp.saml.signing import SIG_ALG_RSA_SHA256
 from idp.web import i18n
 from idp.web.context import sts
-from idp.web.sso import message_page, post_page, signature_checked
+from idp.web.sso import message_page, post_page, received_request
 from idp.web.state import csrf_ok, csrf_token, current_session
 
 bp = Blueprint("logout", __name__)
@@ -60,11 +60,7 @@ def _end_session(by: str) -> None:
 
 def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Response:
     ctx = sts()
-    max_bytes = ctx.config.idp.max_message_bytes
-    xml = decode_message(encoded, binding, max_bytes)
-    message = parse_logout_request(xml, max_bytes)
-    sp = ctx.registry.get(message.issuer)
-    signature_checked(sp, binding, xml)  # raises if signed and it does not verify
+    message, sp, _ = received_request(encoded, binding, parse_logout_request)
     endpoint = _logout_endpoint(sp, binding)
     destination = endpoint.response_location or endpoint.location
     relay_state = check_relay_state(relay_state)

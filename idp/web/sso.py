@@ -11,6 +11,8 @@ import functools
 import logging
 import re
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, make_response, render_template, request
@@ -23,7 +25,13 @@ from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
 from idp.saml.query_signature import check_query_signature, raw_parameters
 from idp.saml.registry import ServiceProvider
-from idp.saml.request import check_relay_state, decode_message, parse_authn_request
+from idp.saml.request import (
+    AuthnRequest,
+    LogoutRequest,
+    check_relay_state,
+    decode_message,
+    parse_authn_request,
+)
 from idp.saml.response import (
     ResponseParams,
     Subject,
@@ -65,24 +73,32 @@ def login() -> Response | tuple[str, int]:
                            "registered application")
 
 
-def signature_checked(sp: ServiceProvider, binding: str, xml: bytes) -> bool:
-    """Whether this request carries a signature, which then verified with `sp`'s certificate: on
-    the query string for HTTP-Redirect, inside the XML for HTTP-POST. A signature that does not
-    verify raises `SamlRequestError`."""
+Message = TypeVar("Message", AuthnRequest, LogoutRequest)
+
+
+def received_request(encoded: str, binding: str, parse: Callable[[bytes, int], Message]
+                     ) -> tuple[Message, ServiceProvider, bool]:
+    """A SAMLRequest (for SSO or SLO) decoded and parsed with `parse`, the registered SP that
+    sent it, and whether it was signed. A signature must verify with the SP's certificate, or
+    `SamlRequestError` is raised: on the query string for HTTP-Redirect, inside the XML for
+    HTTP-POST (parsed a second time for that, on this less used binding)."""
+    ctx = sts()
+    max_bytes = ctx.config.idp.max_message_bytes
+    xml = decode_message(encoded, binding, max_bytes)
+    message = parse(xml, max_bytes)
+    sp = ctx.registry.get(message.issuer)
     if binding == BINDING_REDIRECT:
-        return check_query_signature(request.query_string.decode("ascii", "replace"),
-                                     "SAMLRequest", sp.certificates)
-    root = parse_untrusted(xml, sts().config.idp.max_message_bytes, "SAML request")
-    return check_message_signature(root, sp.certificates)
+        signed = check_query_signature(request.query_string.decode("ascii", "replace"),
+                                       "SAMLRequest", sp.certificates)
+    else:
+        signed = check_message_signature(parse_untrusted(xml, max_bytes, "SAML request"),
+                                         sp.certificates)
+    return message, sp, signed
 
 
 def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Response:
     ctx = sts()
-    max_bytes = ctx.config.idp.max_message_bytes
-    xml = decode_message(encoded, binding, max_bytes)
-    authn = parse_authn_request(xml, max_bytes)
-    sp = ctx.registry.get(authn.issuer)
-    signed = signature_checked(sp, binding, xml)  # raises if signed and it does not verify
+    authn, sp, signed = received_request(encoded, binding, parse_authn_request)
     if sp.requests_signed and not signed:
         raise SamlRequestError(f"the metadata of {sp.entity_id!r} says its AuthnRequests are "
                                "signed, and this one is not (or cannot be checked)")
