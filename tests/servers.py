@@ -30,6 +30,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def pair_port(addresses: tuple[str, ...], tries: int = 50) -> int:
+    """A port free on every one of `addresses` (the servers of a switchover pair listen on one
+    port, each on its own loopback address), chosen at run time."""
+    for _ in range(tries):
+        port = free_port(addresses[0])
+        try:
+            for address in addresses[1:]:
+                with socket.socket() as probe:
+                    probe.bind((address, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no port free on all of {', '.join(addresses)}")
+
+
 def insecure_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname = False

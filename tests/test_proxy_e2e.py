@@ -1,9 +1,10 @@
 """The generated Nginx configuration in front of a real switchover pair, end to end.
 
-Two STS instances (real gunicorn over TLS) on 127.0.0.2:8043 and 127.0.0.3:8043 share one
-configuration and one set of keys, like the two CIC servers of a pair. `cic-sts proxy nginx`
-renders the configuration from that file's `[proxy]` section, real nginx runs it on 127.0.0.1
-(a temporary prefix; logs and pid inside it), and headless Chromium logs on to the demo SP
+Two STS instances (real gunicorn over TLS) on 127.0.0.2 and 127.0.0.3 (one port, chosen at run
+time) share one configuration and one set of keys, like the two CIC servers of a pair.
+`cic-sts proxy nginx` renders the configuration from that file's `[proxy]` section, real nginx
+runs it on 127.0.0.1 (a temporary prefix; logs and pid inside it), and headless Chromium logs on
+to the demo SP
 through it. Then the instance that served is stopped, and the next logon and 50 more requests
 must still succeed, through the other one. nginx must reuse its connections to the pair
 (upstream keepalive), not open one per request. All traffic stays on loopback.
@@ -40,6 +41,7 @@ from tests.conftest import PASSWORD, seed_users, write_config
 from tests.servers import (
     flask_server,
     free_port,
+    pair_port,
     stop,
     sts_server,
     wait_until_responds,
@@ -48,7 +50,6 @@ from tests.servers import (
 pytestmark = pytest.mark.e2e
 
 PAIR = ("127.0.0.2", "127.0.0.3")
-STS_PORT = 8043
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Proxied:
     sts: dict[str, subprocess.Popen[bytes]]  # address -> its gunicorn
     sts_logs: dict[str, Path]
     nginx_log: Path
+    sts_port: int  # both servers of the pair listen on it, each on its own address
 
     def served_logons(self, address: str) -> int:
         """Logon-page requests in one instance's own access log (gunicorn's)."""
@@ -87,14 +89,7 @@ def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Pop
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[Proxied]:
-    for address in PAIR:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
-            try:
-                probe.bind((address, STS_PORT))
-            except OSError as exc:
-                pytest.fail(f"{address}:{STS_PORT} is taken ({exc.strerror}): stop whatever "
-                            "listens on port 8043 (`make run`?) before this test")
+    sts_port = pair_port(PAIR)
     folder = tmp_path_factory.mktemp("proxy-e2e")
     nginx_port, sp_port = free_port(), free_port()
     base = f"https://127.0.0.1:{nginx_port}/PureConnect"
@@ -102,11 +97,11 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator
     prefix = folder / "nginx"
     (prefix / "logs").mkdir(parents=True)
 
-    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=STS_PORT)
+    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port)
     text = path.read_text().replace("[server]\n", f'[server]\npublic_base_url = "{base}"\n', 1)
     path.write_text(text + f"""
 [proxy]
-servers = ["{PAIR[0]}", "{PAIR[1]}"]
+servers = ["{PAIR[0]}:{sts_port}", "{PAIR[1]}:{sts_port}"]
 listen_address = "127.0.0.1"
 tls_certificate = "certs/tls.crt"
 tls_key = "certs/tls.key"
@@ -132,12 +127,12 @@ log_dir = "{prefix / 'logs'}"
     logs = {address: folder / f"sts-{address}.log" for address in PAIR}
     with ExitStack() as stack:
         processes = {address: stack.enter_context(
-            sts_server(path, f"{address}:{STS_PORT}", logs[address])) for address in PAIR}
+            sts_server(path, f"{address}:{sts_port}", logs[address])) for address in PAIR}
         stack.enter_context(nginx_running(conf, prefix, f"{base}/healthz"))
         stack.enter_context(flask_server(create_demo_sp(sp_base, idp), "127.0.0.1", sp_port,
                                          certs / "tls.crt", certs / "tls.key"))
         yield Proxied(config, base, sp_base, certs / "tls.crt", generated, processes, logs,
-                      prefix / "logs" / "cic-sts-access.log")
+                      prefix / "logs" / "cic-sts-access.log", sts_port)
 
 
 @dataclass
@@ -186,7 +181,7 @@ def assert_stayed_under_the_public_base(proxied: Proxied, seen: Visit) -> None:
         assert request.url.startswith(proxied.base + "/"), request.url
     urls = " ".join(r.url for r in seen.requests)
     assert not any(f"{address}" in urls for address in PAIR)
-    assert f":{STS_PORT}" not in urls
+    assert f":{proxied.sts_port}" not in urls
     posts = [r for r in sts_requests if r.method == "POST"]
     assert [r.url for r in posts] == [proxied.base + SSO_PATH]  # the logon form's action
     for response in seen.responses:
@@ -225,20 +220,20 @@ def test_proxy_verify_passes_through_the_proxy_and_fails_beside_it(proxied: Prox
 
     # Straight to one server of the pair: TLS is fine, but what the STS shows is under the
     # public base, not under the address used; and a wrong friendly path finds nothing.
-    beside = runner.invoke(cli, ["proxy", "verify", f"https://{PAIR[0]}:{STS_PORT}",
+    beside = runner.invoke(cli, ["proxy", "verify", f"https://{PAIR[0]}:{proxied.sts_port}",
                                  "--ca-file", str(proxied.ca_file), "--sp-entity-id", sp_entity])
     assert beside.exit_code == 1
-    assert "is not under https://127.0.0.2:8043" in beside.stdout
+    assert f"is not under https://127.0.0.2:{proxied.sts_port}" in beside.stdout
     wrong = runner.invoke(cli, ["proxy", "verify", proxied.base.replace("PureConnect", "Pure"),
                                 "--insecure"])
     assert wrong.exit_code == 1 and "404" in wrong.stdout
 
 
-def connections_with_the_pair() -> set[tuple[str, str]]:
+def connections_with_the_pair(port: int) -> set[tuple[str, str]]:
     """Every TCP connection with an STS of the pair that the kernel still knows of, open or
     closed less than a minute ago (TIME-WAIT), as (STS end, other end), each "address:port".
     Read from /proc/net/tcp: only nginx (and this test's direct probes) connect to the pair."""
-    sts = {f"{address}:{STS_PORT}" for address in PAIR}
+    sts = {f"{address}:{port}" for address in PAIR}
 
     def end(text: str) -> str:  # "0200007F:1F63": the address as a native-order number
         address, port = text.split(":")
@@ -262,14 +257,14 @@ def test_the_proxy_reuses_its_connections_to_the_sts(proxied: Proxied) -> None:
     the proxy open hardly any new connection to the pair, where nginx without keepalive would
     open one per request (each then visible in TIME-WAIT for a minute)."""
     requests = 30
-    before = connections_with_the_pair()
+    before = connections_with_the_pair(proxied.sts_port)
     answered = sum(log.read_text().count('"GET /healthz"') for log in proxied.sts_logs.values())
     trust = ssl.create_default_context(cafile=str(proxied.ca_file))
     with httpx.Client(verify=trust, timeout=10) as client:  # one connection, one nginx worker
         for i in range(requests):
             response = client.get(proxied.base + "/healthz")
             assert response.status_code == 200, f"request {i}: {response.status_code}"
-    opened = connections_with_the_pair() - before
+    opened = connections_with_the_pair(proxied.sts_port) - before
 
     # every request did reach an STS of the pair (each writes its line after answering)
     deadline = time.monotonic() + 5
@@ -313,6 +308,6 @@ def test_logon_through_the_proxy_survives_a_switchover(proxied: Proxied,
 
     # nginx tried the stopped server first, then the other, inside one request
     access = proxied.nginx_log.read_text()
-    assert f"upstream={served[0]}:{STS_PORT}, {other}:{STS_PORT}" in access
+    assert f"upstream={served[0]}:{proxied.sts_port}, {other}:{proxied.sts_port}" in access
     statuses = re.findall(r'^\S+ \[[^]]+\] "[A-Z]+ \S+" (\d{3}) ', access, re.MULTILINE)
     assert len(statuses) >= 50 and not [s for s in statuses if s.startswith("5")]
