@@ -4,10 +4,9 @@ Two STS instances (real gunicorn over TLS) on 127.0.0.2 and 127.0.0.3 (one port,
 time) share one configuration and one set of keys, like the two CIC servers of a pair.
 `cic-sts proxy nginx` renders the configuration from that file's `[proxy]` section, real nginx
 runs it on 127.0.0.1 (a temporary prefix; logs and pid inside it), and headless Chromium logs on
-to the demo SP
-through it. Then the instance that served is stopped, and the next logon and 50 more requests
-must still succeed, through the other one. nginx must reuse its connections to the pair
-(upstream keepalive), not open one per request. All traffic stays on loopback.
+to the demo SP through it. Then the instance that served is stopped, and the next logon and 50
+more requests must still succeed, through the other one. nginx must reuse its connections to the
+pair (upstream keepalive), not open one per request. All traffic stays on loopback.
 """
 
 from __future__ import annotations
