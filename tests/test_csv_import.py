@@ -42,7 +42,7 @@ GOOD = (
 def test_column_list() -> None:
     names = [c.name for c in CSV_COLUMNS]
     assert names == ["user_id", "display_name", "email",
-                     *(f"{p}_phone" for p in PHONE_FIELDS), "password"]
+                     *(f"{p}_phone" for p in PHONE_FIELDS), "workgroups", "password"]
     assert [c.name for c in CSV_COLUMNS if c.required] == ["user_id"]
     assert all(c.help for c in CSV_COLUMNS)
 

@@ -27,8 +27,8 @@ from idp.cic.icws import (
     deadline,
 )
 from idp.cic.service import ServiceSession
-from idp.cic.source import IcwsSource
 from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError, SyncError
+from idp.sync.sources.icws import IcwsSource
 from tests.icws_server import (
     CicDirectory,
     DripServer,

@@ -11,10 +11,10 @@ from idp.auth.factory import build_backend
 from idp.auth.icws import IcwsBackend
 from idp.auth.local import LocalDirectory
 from idp.cic.hosts import Server, parse_server
-from idp.cic.source import IcwsSource
 from idp.cic.users import USER_SELECT, phone_text, user_from_icws
 from idp.config import Config, load_config
 from idp.errors import ConfigError
+from idp.sync.sources.icws import IcwsSource
 
 
 def load(tmp_path: Path, text: str) -> Config:

@@ -20,6 +20,8 @@ class CicUser:
     display_name: str = ""  # Personal Info > General > Display Name
     email: str = ""  # Personal Info > Internet > Business Email: the SSO identity
     phones: dict[str, str] = field(default_factory=dict)  # PHONE_FIELDS keys
+    #: CIC workgroups the user belongs to, when the source says (the sync's scoping uses them)
+    workgroups: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -4,12 +4,17 @@ The file is UTF-8 (a byte order mark, as Excel writes it, is fine) and comma-sep
 header row naming the columns in `CSV_COLUMNS`, in any order and any letter case. Rows with a
 problem are reported with their line number and skipped; the good rows are kept. A problem with
 the file as a whole (unreadable, no header, unknown column) raises `DirectoryError`.
+
+An export may end with a row count, the line ``#rows=N`` (N: the user rows above it, blank lines
+not counted), so that a file cut short at a line boundary (an interrupted export, ``head``) can
+be told from a complete one: a count that does not match is reported as a problem of the file.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
 
@@ -43,12 +48,17 @@ CSV_COLUMNS: tuple[CsvColumn, ...] = (
               "Business e-mail (Personal Info > Internet): the identity Genesys Cloud sees."),
     *(CsvColumn(f"{name}_phone", False, f"{PHONE_LABELS[name]} (Personal Info > Phone Numbers).")
       for name in PHONE_FIELDS),
+    CsvColumn("workgroups", False,
+              "CIC workgroups of the user, separated by semicolons; read by the sync's CSV "
+              "source for sync.include / sync.exclude (`users import` does not store them)."),
     CsvColumn("password", False,
               "Password to set on import. Empty or absent: an existing user keeps theirs, "
               "a new user has none and cannot log on until one is set."),
 )
 
 _KNOWN = tuple(column.name for column in CSV_COLUMNS)
+
+_ROW_COUNT = re.compile(r"#\s*rows\s*=\s*(\d+)\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,8 @@ class RowError:
 class CsvResult:
     rows: list[tuple[int, CicUser, str | None]] = field(default_factory=list)  # line, user, pw
     errors: list[RowError] = field(default_factory=list)
+    #: N of a final ``#rows=N`` line, if the file has one (it matched, or an error says not)
+    row_count: int | None = None
 
 
 def read_users_csv(path: str | os.PathLike[str]) -> CsvResult:
@@ -92,15 +104,32 @@ def _parse(file: TextIO, name: str) -> CsvResult:
         result = CsvResult()
         first_line: dict[str, int] = {}  # casefolded user_id -> line it was first seen
         line = reader.line_num + 1
+        rows = 0
+        trailer: tuple[int, int] | None = None  # (line, N) of a #rows=N line
         for cells in reader:
             start, line = line, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
                 continue  # blank line, or only commas (spreadsheets add these)
+            if trailer is not None:
+                result.errors.append(RowError(
+                    trailer[0], "a #rows=N line must be the last line of the file"))
+                trailer = None
+            count = _ROW_COUNT.fullmatch(cells[0])
+            if count is not None and not any(cell.strip() for cell in cells[1:]):
+                trailer = (start, int(count.group(1)))
+                continue
+            rows += 1
             if len(cells) != len(columns):
                 result.errors.append(RowError(
                     start, f"expected {len(columns)} fields, found {len(cells)}"))
                 continue
             _row(dict(zip(columns, cells, strict=True)), start, first_line, result)
+        if trailer is not None:
+            result.row_count = trailer[1]
+            if trailer[1] != rows:
+                result.errors.append(RowError(
+                    trailer[0], f"#rows={trailer[1]}, but the file has {rows} user rows: it "
+                    "was cut short or edited"))
     except csv.Error as exc:
         raise DirectoryError(f"{name}: line {reader.line_num}: not valid CSV: {exc}") from None
     return result
@@ -155,5 +184,7 @@ def _row(values: dict[str, str], line: int, first_line: dict[str, int],
         email=values.get("email", ""),
         phones={name: values[f"{name}_phone"] for name in PHONE_FIELDS
                 if values.get(f"{name}_phone")},
+        workgroups=tuple(w.strip() for w in values.get("workgroups", "").split(";")
+                         if w.strip()),
     )
     result.rows.append((line, user, password))

@@ -54,10 +54,15 @@ import httpcore
 import httpx
 
 from idp.auth.base import AUTH_FAILED_MESSAGE, CicUser
+from idp.cic.errors import IcwsUnavailable, IncompleteList, ListChanged, SessionLost
 from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
-from idp.cic.users import USER_SELECT, UnexpectedRecord, user_from_icws
+from idp.cic.paging import Page, read_all
+from idp.cic.users import USER_SELECT, WORKGROUPS, UnexpectedRecord, user_from_icws
 from idp.config import IcwsSettings
-from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError
+from idp.errors import AuthenticationFailed, ConfigError
+
+__all__ = ["IcwsClient", "IcwsError", "IcwsSession", "IcwsUnavailable", "IncompleteList",
+           "ListChanged", "SessionLost", "deadline", "time_left"]
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +79,6 @@ SESSION_HEADER = "ININ-ICWS-Session-ID"
 MAX_PAGE_SIZE = 200
 #: More users than any CIC has: a user list that does not end before this is read no further.
 MAX_USERS = 1_000_000
-
-
-class IcwsUnavailable(BackendUnavailable):
-    """CIC could not be asked, or answered something other than yes or no.
-
-    `tried` lists the servers a logon tried, in order (empty for requests within a session)."""
-
-    def __init__(self, message: str, tried: Sequence[Server] = ()) -> None:
-        super().__init__(message)
-        self.tried = list(tried)
-
-
-class SessionLost(IcwsUnavailable):
-    """The session's server forgot the session (401) or stopped answering: connect again."""
-
-
-class ListChanged(IcwsUnavailable):
-    """Users were added or deleted while a list was read page by page: read it again."""
 
 
 @dataclass(frozen=True)
@@ -398,25 +385,21 @@ class IcwsSession:
         return _user(_json(response), self.server)
 
     def iter_users(self, where: str = "", page_size: int = MAX_PAGE_SIZE,
-                   max_users: int = MAX_USERS) -> Iterator[CicUser]:
-        """Every user (matching `where`), read `page_size` at a time with ``Range: items=a-b``.
-
-        A full page of users already read means CIC ignored ``Range`` (or the list moved by a
-        page): whether more users follow cannot be told, so that is an error rather than the
-        end of the list (a list that ends early would look like deleted users to the sync). So
-        is a list that has not ended after enough pages for `max_users` users."""
+                   max_users: int = MAX_USERS, *, workgroups: bool = False) -> Iterator[CicUser]:
+        """Every user (matching `where`), read completely (`idp.cic.paging`) `page_size` at a
+        time, with their workgroups when asked. A user read twice means the list moved or CIC
+        ignores ``Range``: `IncompleteList`."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1-{MAX_PAGE_SIZE}")
-        params = {"select": USER_SELECT, **({"where": where} if where else {})}
-        seen: set[str] = set()
-        start = 0
-        first_total: int | None = None
-        max_pages = -(-max_users // page_size) + 1  # the last one may come back empty
-        for _ in range(max_pages):
+        select = f"{USER_SELECT},{WORKGROUPS}" if workgroups else USER_SELECT
+        params = {"select": select, **({"where": where} if where else {})}
+        what = f"CIC ({self.server}): the user list"
+
+        def fetch(first: int, last: int) -> Page:
             response = self.request("GET", "/configuration/users", params=params,
-                                    headers={"Range": f"items={start}-{start + page_size - 1}"})
-            if response.status_code == 416:  # asked past the end
-                return
+                                    headers={"Range": f"items={first}-{last}"})
+            if response.status_code == 416:
+                return Page(416, [])
             if response.status_code not in (200, 206):
                 raise IcwsUnavailable(f"CIC ({self.server}) refused to list users: "
                                       f"{IcwsError.of(response)}")
@@ -425,31 +408,18 @@ class IcwsSession:
             if not isinstance(items, list):
                 raise IcwsUnavailable(f"CIC ({self.server}) answered the user list without "
                                       "an items array")
-            total = _range_total(response.headers.get("Content-Range", ""))
-            first_total = total if first_total is None else first_total
-            if total is not None and total != first_total:
-                # A user added or deleted meanwhile shifts the pages: one may have been skipped.
-                raise ListChanged(f"CIC's user list changed while it was read ({first_total} "
-                                  f"users, then {total})")
-            new = 0
+            return Page(response.status_code, items, response.headers.get("Content-Range", ""))
+
+        seen: set[str] = set()
+        for items in read_all(fetch, page_size=page_size, max_items=max_users, what=what):
             for item in items:
                 user = _user(item, self.server)
-                if user.user_id.casefold() not in seen:
-                    seen.add(user.user_id.casefold())
-                    new += 1
-                    yield user
-            start += len(items)
-            # A short page is the last; so is one larger than asked for (Range was ignored).
-            if len(items) != page_size or (total is not None and start >= total):
-                return
-            if not new:
-                raise IcwsUnavailable(
-                    f"CIC ({self.server}) answered items={start - len(items)}-{start - 1} of "
-                    "the user list with users already read: it seems to ignore the Range "
-                    "header, so whether more users follow cannot be told")
-        raise IcwsUnavailable(f"CIC's user list ({self.server}) did not end after {max_pages} "
-                              f"pages of {page_size} (more than {max_users} users): stopped "
-                              "reading it")
+                if user.user_id.casefold() in seen:
+                    raise IncompleteList(
+                        f"{what}: user {user.user_id!r} came twice; the list moved while it "
+                        "was read, or CIC seems to ignore the Range header")
+                seen.add(user.user_id.casefold())
+                yield user
 
     def close(self) -> None:
         """Log off (``DELETE /icws/{session}/connection``). Never raises: CIC ends idle sessions
@@ -612,12 +582,6 @@ def _cookie_header(response: httpx.Response) -> str:
         if equals and name.strip():
             pairs.append(f"{name.strip()}={value.strip()}")
     return "; ".join(pairs)
-
-
-def _range_total(content_range: str) -> int | None:
-    """The total of ``Content-Range: items 0-199/523``, if the server sends one."""
-    _, _, total = content_range.partition("/")
-    return int(total) if total.strip().isdigit() else None
 
 
 def _json(response: httpx.Response) -> Any:

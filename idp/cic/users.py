@@ -12,6 +12,7 @@ Which ICWS property feeds which `CicUser` field:
 | ``phones["mobile"]`` | ``personalInformationProperties.phoneNumberOfMobile`` |
 | ``phones["home"]`` | ``personalInformationProperties.phoneNumberOfHome1`` |
 | ``phones["fax"]`` | ``personalInformationProperties.phoneNumberOfFax`` |
+| ``workgroups`` | ``workgroups`` (ConfigurationId list: each ``id``), read only when asked |
 
 A phone is ``{"number", "extension", "dialExtensionAutomatically"}``; it becomes the number, with
 the extension appended the RFC 3966 way (``+13175550101;ext=105``), which is also how Genesys
@@ -41,6 +42,8 @@ PHONE_PROPERTIES = {
 #: (id and display name) comes with every item.
 USER_SELECT = ",".join(
     [f"{PERSONAL}.emailAddress", *(f"{PERSONAL}.{name}" for name in PHONE_PROPERTIES.values())])
+#: Added to the ``select`` when the sync needs workgroup membership (sync.include / exclude).
+WORKGROUPS = "workgroups"
 
 
 class UnexpectedRecord(ValueError):
@@ -63,7 +66,16 @@ def user_from_icws(item: Any) -> CicUser:
         if text:
             phones[key] = text
     return CicUser(user_id=ident["id"], display_name=_text(ident.get("displayName")),
-                   email=_text(personal.get("emailAddress")), phones=phones)
+                   email=_text(personal.get("emailAddress")), phones=phones,
+                   workgroups=_workgroups(item.get(WORKGROUPS)))
+
+
+def _workgroups(value: Any) -> tuple[str, ...]:
+    """The ids of a ConfigurationId list (a CIC workgroup's id is its name)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(entry["id"] for entry in value
+                 if isinstance(entry, Mapping) and isinstance(entry.get("id"), str) and entry["id"])
 
 
 def phone_text(value: Any) -> str:

@@ -4,7 +4,7 @@
 `checks` holds the validation that needs more than a type.
 """
 
-from idp.config.checks import base_url_problem
+from idp.config.checks import SCOPE_WORKGROUP, base_url_problem
 from idp.config.loading import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -31,8 +31,9 @@ from idp.config.sections import (
 )
 
 __all__ = [
-    "CONFIG_ENV", "DEFAULT_CONFIG", "SECTIONS", "Config", "DirectorySettings", "GenesysSettings",
-    "IcwsSettings", "IdpSettings", "LaunchSettings", "ProxySettings", "Secret",
+    "CONFIG_ENV", "DEFAULT_CONFIG", "SCOPE_WORKGROUP", "SECTIONS", "Config",
+    "DirectorySettings", "GenesysSettings", "IcwsSettings", "IdpSettings", "LaunchSettings",
+    "ProxySettings", "Secret",
     "ServerSettings", "ServiceProviderSettings", "StateSettings", "SyncSettings",
     "base_url_problem", "config_path", "documented_settings", "load_config", "parse_config",
     "setting",

@@ -82,7 +82,9 @@ def _check_sync(sync: SyncSettings) -> None:
         raise ConfigError("sync.csv_file: required when sync.source = \"csv\"")
     for key, low, high in (("rate_per_minute", 1, 1_000_000), ("concurrency", 1, 64),
                            ("max_retries", 0, 20), ("request_timeout", 1, 600),
-                           ("page_size", 1, 1000), ("interval", 1, 86400)):
+                           ("page_size", 1, 1000), ("interval", 1, 86400),
+                           ("max_deactivations_percent", 0, 100),
+                           ("max_display_name_length", 1, 10_000), ("history_days", 1, 3650)):
         if not low <= getattr(sync, key) <= high:
             raise ConfigError(f"sync.{key}: must be {low}-{high}, got {getattr(sync, key)}")
     if sync.default_country:
@@ -93,6 +95,30 @@ def _check_sync(sync: SyncSettings) -> None:
                               "code with a phone numbering plan (such as US, GB or DE)")
     if not sync.authority.strip():
         raise ConfigError("sync.authority: must not be empty")
+    for key in ("include", "exclude"):
+        for rule in getattr(sync, key):
+            problem = scope_rule_problem(rule)
+            if problem:
+                raise ConfigError(f"sync.{key}: {rule!r}: {problem}")
+    rules = [*sync.include, *sync.exclude]
+    if sync.source == "directory" and any(r.startswith(SCOPE_WORKGROUP) for r in rules):
+        raise ConfigError("sync.include / sync.exclude: workgroup: rules need sync.source = "
+                          "\"csv\" (a workgroups column) or \"icws\"; the local directory "
+                          "keeps no workgroups")
+
+
+#: A scope rule (sync.include / sync.exclude) with this prefix matches workgroup names.
+SCOPE_WORKGROUP = "workgroup:"
+
+
+def scope_rule_problem(rule: str) -> str | None:
+    """Why `rule` is not a scope rule: a user ID pattern, or workgroup:PATTERN."""
+    pattern = rule.removeprefix(SCOPE_WORKGROUP)
+    if not pattern.strip():
+        return "empty pattern"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in rule):
+        return "contains control characters"
+    return None
 
 
 def _check_icws(config: Config) -> None:

@@ -231,9 +231,13 @@ class SyncSettings:
         "account).")
     csv_file: Path = setting(
         Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
+    csv_require_row_count: bool = setting(
+        False, "The CSV export must end with a #rows=N line (N: its user rows); without one "
+        "the export counts as incomplete and nobody is deactivated. A #rows=N line that does "
+        "not match is always refused.")
     state_database: Path = setting(
         Path("cic-sync.db"), "SQLite file of the sync's state (per user: Genesys Cloud id, "
-        "status, last synchronized) and request counters.")
+        "status, last synchronized, history) and request counters.")
     rate_per_minute: int = setting(
         300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).")
     concurrency: int = setting(4, "Requests in flight at once.")
@@ -241,21 +245,45 @@ class SyncSettings:
         5, "Retries of one request after a 429, a 5xx or a network error, before it fails.")
     request_timeout: int = setting(30, "Seconds to wait for one Genesys Cloud answer.")
     page_size: int = setting(
-        100, "Users per page when listing Genesys Cloud users (trimmed with attributes=).")
+        25, "Users per page when listing Genesys Cloud users. Genesys Cloud may answer bigger "
+        "pages with 429 when lookup values such as externalId are asked for.")
     default_country: str = setting(
         "", "Region (ISO 3166 code such as US or DE) of phone numbers written without a "
         "country code; empty: such numbers are reported and left out.")
     authority: str = setting(
         "cic-sts", "Authority of the externalIds entry that links a Genesys Cloud user to its "
-        "CIC user ID.")
+        "CIC user ID. Unique per installation: `init` writes cic-sts/<random>. Files without "
+        "one use cic-sts. Links under other cic-sts/... authorities belong to other "
+        "installations and are never changed or deactivated.")
+    include: list[str] = setting(
+        [], "If not empty, only CIC users matching one of these are synced: a user ID pattern "
+        "(shell-style, * and ?, without letter case) or workgroup:NAME (a pattern too; needs "
+        "source csv or icws).")
+    exclude: list[str] = setting(
+        [], "CIC users matching one of these (same forms as include) are not synced, for "
+        "service accounts and lab users. Users that leave the scope are deactivated like "
+        "removed users.")
     deactivate_missing: bool = setting(
-        True, "Deactivate the Genesys Cloud user of a CIC user that was deleted or lost its "
-        "business e-mail.")
+        True, "Deactivate the Genesys Cloud user of a CIC user that was deleted, lost its "
+        "business e-mail or left the scope.")
     delete_instead_of_deactivate: bool = setting(
         False, "Delete such Genesys Cloud users instead of deactivating them.")
+    max_deactivations: int = setting(
+        10, "Most Genesys Cloud users one pass may deactivate (or delete). A pass that would "
+        "do more deactivates nobody, does everything else, exits non-zero and is shown as "
+        "held until `sync apply --allow-deactivations N` or a corrected source.")
+    max_deactivations_percent: int = setting(
+        0, "If not 0, also the most one pass may deactivate, as a percentage of the linked "
+        "active users; the stricter of the two limits applies.")
     adopt_existing: bool = setting(
         False, "Take over Genesys Cloud users the sync did not create when their e-mail is a "
-        "CIC user's business e-mail (otherwise: reported as a conflict, left alone).")
+        "CIC user's business e-mail (otherwise: reported as a conflict, left alone; see also "
+        "`sync adopt`).")
+    max_display_name_length: int = setting(
+        255, "Longest display name sent; a longer one is reported on the user and not sent. "
+        "Genesys Cloud's own limit is not published (unconfirmed).")
+    history_days: int = setting(
+        90, "Days the per-user history (`sync status USER_ID --history`) is kept.")
     interval: int = setting(60, "Seconds between two passes of `sync run`.")
     full_interval: int = setting(
         86400, "Seconds between full passes of `sync run` (its first pass is one too), which "

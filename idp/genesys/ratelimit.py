@@ -56,11 +56,16 @@ class TokenBucket:
             if self._clock() >= self._paused_until:
                 return
 
-    def pause_until(self, moment: float) -> None:
-        """Send nothing before `moment` (a clock value), e.g. after a 429 with Retry-After."""
+    def pause_until(self, moment: float) -> bool:
+        """Send nothing before `moment` (a clock value), e.g. after a 429 with Retry-After.
+        Whether this starts a new pause: not one that an earlier call began (threads that meet
+        the same 429s), which ends within a second of `moment`."""
         with self._lock:
+            now = self._clock()
+            new = self._paused_until <= now or moment > self._paused_until + 1.0
             self._paused_until = max(self._paused_until, moment)
             self._tat = max(self._tat, moment + self._burst)
+        return new
 
 
 def retry_after(answer: httpx.Response) -> float | None:

@@ -19,10 +19,14 @@ JSON, so this module makes them directly on httpx and keeps every retry decision
   before it tries again. Everything else the sync sends is idempotent (GET, PATCH with
   If-Match, DELETE with If-Match).
 
-Requests are counted as Successful, Failed (answered with an error, or given up) and Retried,
-like CIC's health view. "Connection lost" is logged once when requests stop reaching Genesys
-Cloud (`LOST_AFTER` network failures in a row, token requests to the login host included),
-"connection restored" once when one gets through again.
+Requests are counted as Successful, Failed (answered with an error, or given up: not retried,
+discarded) and Retried, like CIC's health view. A version or uniqueness conflict is the caller's
+to count (`count_conflict`): the sync answers most of them by re-reading and sending again (an
+e-mail swap), which is a retry, not a failure. "Connection lost" is logged once when requests
+stop reaching Genesys Cloud (`LOST_AFTER` network failures in a row, token requests to the login
+host included), "connection restored" once when one gets through again; a client made by a new
+process after a loss (`assume_lost`) reports the restore too. Each wait that a 429 asks for is
+logged once, with how many users are waiting (`pending`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +54,7 @@ from idp.errors import (
 )
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.ratelimit import TokenBucket, retry_after
+from idp.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +132,20 @@ class ScimClient:
         self._lost = False
         #: ("ok" | "failure", message, ISO time) of the last answer, for the health view.
         self.health: tuple[str, str, str] | None = None
+        #: How many users wait for requests, for the message about a 429's wait (set by the
+        #: sync pass).
+        self.pending: Callable[[], int] | None = None
+        #: Waits that 429 answers asked for (each counted once), for the metrics.
+        self.waits = 0
 
     def close(self) -> None:
         self._http.close()
+
+    def assume_lost(self) -> None:
+        """Start as if the connection were lost (an earlier process lost it): the first request
+        that gets through reports the restore."""
+        with self._lock:
+            self._lost = True
 
     @property
     def connection_lost(self) -> bool:
@@ -245,7 +260,8 @@ class ScimClient:
                     wait = retry_after(answer)
                     if wait is None:
                         wait = self._backoff(retries + 1)
-                    self._bucket.pause_until(self._clock() + wait)
+                    if self._bucket.pause_until(self._clock() + wait):
+                        self._say_wait(wait)
                 elif status >= 500:
                     self._answered("failure", f"{what}: {problem}")
                     if not repeatable:
@@ -253,8 +269,10 @@ class ScimClient:
                         raise OutcomeUnknown(f"{what}: {problem}; it may have been carried out")
                 else:
                     self._answered("failure", f"{what}: {problem}")
-                    self.stats.count(failed=1)
-                    raise _error(what, answer)
+                    error = _error(what, answer)
+                    if not isinstance(error, VersionConflict | UniquenessConflict):
+                        self.stats.count(failed=1)
+                    raise error
             if retries >= self.max_retries:
                 self.stats.count(failed=1)
                 self._answered("failure", f"{what}: {problem}")
@@ -265,6 +283,18 @@ class ScimClient:
             log.debug("retry %d of %s after %s", retries, what, problem)
             if wait is None:  # for a 429 the bucket already holds everyone back
                 self._sleep(self._backoff(retries))
+
+    def count_conflict(self, *, retried: bool) -> None:
+        """A version or uniqueness conflict the caller answered: by sending again (`retried`),
+        or by giving the request up (Failed)."""
+        self.stats.count(retried=1 if retried else 0, failed=0 if retried else 1)
+
+    def _say_wait(self, seconds: float) -> None:
+        with self._lock:
+            self.waits += 1
+        pending = self.pending() if self.pending is not None else None
+        waiting = f"; {pending} users pending" if pending else ""
+        log.info("Genesys Cloud asks to wait %.0f s (429)%s", seconds, waiting)
 
     def _backoff(self, retry: int) -> float:
         """Exponential backoff with "equal jitter": half of the step fixed, half random, so
@@ -299,8 +329,7 @@ class ScimClient:
             self._event("connection_restored", "Genesys Cloud connection restored")
 
     def _answered(self, state: str, message: str) -> None:
-        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        self.health = (state, message, stamp)
+        self.health = (state, message, utc_now())
 
     def _event(self, kind: str, message: str) -> None:
         if self._on_event is not None:

@@ -50,9 +50,10 @@ from idp.sync.mapping import (
     deactivate_operations,
     diff,
     link_of,
+    other_installations,
     patch_operations,
 )
-from idp.sync.plan import PHASES, Action, Kind, Options, moving_away
+from idp.sync.plan import PHASES, Action, Kind, Options, held_by, moving_away
 from idp.sync.state import SyncState, user_key
 from idp.sync.view import Remote, TargetedView, keep_fields
 
@@ -65,7 +66,10 @@ ATTEMPTS = 3
 RENAME_DOMAIN = "rename.invalid"
 
 RESULTS = ("created", "updated", "adopted", "linked", "deactivated", "deleted", "skipped",
-           "conflict", "forgotten", "error", "not attempted")
+           "conflict", "held", "forgotten", "error", "not attempted")
+
+#: Kinds carried out without a request to Genesys Cloud.
+LOCAL = (Kind.SKIP, Kind.CONFLICT, Kind.FORGET, Kind.HOLD)
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,17 @@ class Applier:
         self._on_outcome = on_outcome
         self._after_each = after_each  # e.g. saving the request counters
         self._lock = threading.Lock()
+        self._remaining = 0  # remote actions not finished yet
         #: The error that ended the pass early, if one did.
         self.fatal: Exception | None = None
 
+    def pending(self) -> int:
+        """Users still waiting for their requests (for "asks to wait" messages)."""
+        return self._remaining
+
     def run(self, actions: list[Action]) -> list[Outcome]:
-        outcomes = [self._finish(self._local(a)) for a in actions
-                    if a.kind in (Kind.SKIP, Kind.CONFLICT, Kind.FORGET)]
+        outcomes = [self._finish(self._local(a)) for a in actions if a.kind in LOCAL]
+        self._remaining = sum(1 for a in actions if a.kind not in LOCAL)
         for phase in PHASES:
             batch = [a for a in actions if a.kind in phase]
             if not batch:
@@ -154,8 +163,10 @@ class Applier:
         if action.kind == Kind.FORGET:
             self._state.forget(action.user_id)
             return Outcome(action, "forgotten", action.reason)
+        if action.kind == Kind.HOLD:  # nothing changes: the next pass decides again
+            return Outcome(action, "held", action.reason)
         if action.kind == Kind.CONFLICT:
-            self._state.not_synced(action.user_id, f"conflict: {action.reason}", action.email)
+            self._state.conflict(action.user_id, action.reason, action.email)
             return Outcome(action, "conflict", action.reason)
         self._state.not_synced(action.user_id, action.reason, action.email)
         return Outcome(action, "skipped", action.reason)
@@ -176,6 +187,7 @@ class Applier:
                 return self._converge(action, desired, found, "created", writes=1)
             except UniquenessConflict:
                 found = self._find_own(desired)
+                self._need_client().count_conflict(retried=found is not None)
                 if found is not None:
                     return self._converge(action, desired, found, "created", writes=1)
                 return self._conflict(action, desired)
@@ -217,6 +229,7 @@ class Applier:
             try:
                 written = self._need_client().patch_user(remote.id, ops, remote.version)
             except VersionConflict:
+                self._need_client().count_conflict(retried=True)
                 fresh = self._reread(remote.id)
                 if fresh is None:
                     return self._vanished(action, remote)
@@ -228,14 +241,13 @@ class Applier:
                 continue
             except UniquenessConflict:
                 if "userName" in fields and not moved and self._move_aside(desired, remote):
+                    self._need_client().count_conflict(retried=True)
                     moved = True
                     writes += 1
                     attempts -= 1  # not this user's fault: the same try again
                     continue
-                message = (f"cannot change the e-mail to {desired.user_name}: another Genesys "
-                           "Cloud user already has it")
-                self._state.failed(action.user_id, message, email=desired.user_name)
-                return Outcome(action, "error", message, remote.id, writes)
+                self._need_client().count_conflict(retried=False)
+                return self._conflict(action, desired, remote.id, writes)
             except ScimError as exc:
                 if exc.status == 404:
                     return self._vanished(action, remote)
@@ -269,10 +281,18 @@ class Applier:
                         remote.record, ops)
                     version = written.version
             except VersionConflict:
+                client.count_conflict(retried=True)
                 fresh = self._reread(remote.id)
                 if fresh is None:
                     remote = None
                     break
+                others = other_installations(fresh.record, self._options.authority)
+                if others:  # linked meanwhile by another installation: theirs too now
+                    reason = (f"{action.reason}; its Genesys Cloud user {remote.id} is also "
+                              f"linked by another cic-sts installation ({', '.join(others)}): "
+                              "left active")
+                    self._state.not_synced(action.user_id, reason, action.email)
+                    return Outcome(action, "skipped", reason)
                 if fresh.record.get("active") is False and not deleting:
                     record, version = fresh.record, fresh.version
                     self._state.deactivated(action.user_id, message, version, record,
@@ -334,21 +354,21 @@ class Applier:
             f"{desired.user_name} for CIC user {desired.user_id}; its own e-mail comes next"))
         return True
 
-    def _conflict(self, action: Action, desired: Desired) -> Outcome:
-        found = TargetedView(self._need_client(), self._options.authority).lookup(
-            desired.user_id, desired.user_name)
-        if found.by_name is not None:
-            owner = link_of(found.by_name.record, self._options.authority)
-            who = f"CIC user {owner}'s" if owner else "a Genesys Cloud-only"
-            reason = (f"e-mail {desired.user_name} belongs to {who} Genesys Cloud user "
-                      f"{found.by_name.id}")
-            self._state.not_synced(action.user_id, f"conflict: {reason}", desired.user_name)
-            return Outcome(action, "conflict", reason)
+    def _conflict(self, action: Action, desired: Desired, genesys_id: str | None = None,
+                  writes: int = 0) -> Outcome:
+        """Genesys Cloud refused the e-mail as taken: a conflict, told as the planner tells it,
+        whichever pass found it."""
+        holder = TargetedView(self._need_client(), self._options.authority).holder(
+            desired.user_name)
+        if holder is not None:
+            reason = held_by(desired.user_name, holder, self._options.authority)
+            self._state.conflict(action.user_id, reason, desired.user_name)
+            return Outcome(action, "conflict", reason, genesys_id, writes)
         message = (f"Genesys Cloud says e-mail {desired.user_name} is already used, but no "
                    "user with it can be found (a deleted user keeps its e-mail: restore or "
                    "rename it in Genesys Cloud)")
         self._state.failed(action.user_id, message, email=desired.user_name)
-        return Outcome(action, "error", message)
+        return Outcome(action, "error", message, genesys_id, writes)
 
     def _reread(self, genesys_id: str) -> Remote | None:
         record = self._need_client().get_user(genesys_id)
@@ -382,6 +402,9 @@ class Applier:
         return self._client
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        if outcome.action.kind not in LOCAL:
+            with self._lock:
+                self._remaining -= 1
         if self._after_each is not None:
             self._after_each()
         if self._on_outcome is not None:

@@ -5,12 +5,13 @@ record health. The CLI's `sync plan`, `sync apply` and `sync run` are thin layer
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,24 +20,25 @@ from idp.config import Config
 from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.scim import Event, ScimClient
-from idp.sync.apply import RESULTS, Applier, Outcome
+from idp.sync.apply import Applier, Outcome
+from idp.sync.guard import Limit
+from idp.sync.history import Change as HistoryChange
+from idp.sync.history import Entry, History
 from idp.sync.plan import Options, Plan, make_plan
-from idp.sync.sources import CsvSource, DirectorySource, UserSource
-from idp.sync.state import SyncState
+from idp.sync.report import PassReport
+from idp.sync.scope import Scope
+from idp.sync.sources import UserSource, source_for
+from idp.sync.state import SYNCED, SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
 from idp.timestamps import utc_now
 
 ClientFactory = Callable[[Event], ScimClient]
 
+#: The events that say whether Genesys Cloud was last reachable.
+LOST_OR_RESTORED = ("connection_lost", "connection_restored")
 
-def source_for(config: Config) -> UserSource:
-    if config.sync.source == "csv":
-        return CsvSource(config.sync.csv_file)
-    if config.sync.source == "icws":
-        from idp.cic.source import IcwsSource  # only this source needs the ICWS client
-
-        return IcwsSource.from_settings(config.icws)
-    return DirectorySource(config.directory.database)
+__all__ = ["ClientFactory", "PassReport", "SyncService", "client_for", "options_for",
+           "source_for"]
 
 
 def client_for(config: Config, on_event: Event | None = None, **tuning: Any) -> ScimClient:
@@ -60,57 +62,19 @@ def client_for(config: Config, on_event: Event | None = None, **tuning: Any) -> 
                       **tuning)
 
 
-def options_for(config: Config, *, force: bool = False, full: bool = False) -> Options:
+def options_for(config: Config, *, force: bool = False, full: bool = False,
+                only: str | None = None, adopt: bool = False,
+                allow_deactivations: int | None = None) -> Options:
     s = config.sync
     return Options(authority=s.authority, default_country=s.default_country,
                    deactivate_missing=s.deactivate_missing,
                    delete_instead_of_deactivate=s.delete_instead_of_deactivate,
-                   adopt_existing=s.adopt_existing, page_size=s.page_size, force=force, full=full)
-
-
-@dataclass
-class PassReport:
-    plan: Plan
-    outcomes: list[Outcome] = field(default_factory=list)
-    requests: dict[str, int] = field(default_factory=dict)  # during this pass
-    seconds: float = 0.0
-    error: str = ""  # what ended the pass early, if anything
-
-    def results(self) -> dict[str, int]:
-        counts = dict.fromkeys(RESULTS, 0)
-        for outcome in self.outcomes:
-            counts[outcome.result] += 1
-        return counts
-
-    @property
-    def writes(self) -> int:
-        return sum(o.writes for o in self.outcomes)
-
-    def summary(self) -> str:
-        shown = ", ".join(f"{n} {r}" for r, n in self.results().items() if n)
-        parts = [shown or "nothing to do", f"{self.plan.unchanged} unchanged",
-                 f"{self.writes} writes",
-                 f"{sum(self.requests.values()) - self.requests.get('retried', 0)} requests "
-                 f"({self.requests.get('retried', 0)} retried, "
-                 f"{self.requests.get('failed', 0)} failed)",
-                 f"{self.seconds:.1f} s"]
-        text = "; ".join(parts)
-        return f"{text}; stopped: {self.error}" if self.error else text
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "results": self.results(), "unchanged": self.plan.unchanged,
-            "source_users": self.plan.source_users, "writes": self.writes,
-            "requests": self.requests, "seconds": round(self.seconds, 3),
-            "error": self.error or None, "notes": self.plan.notes,
-            "source_problems": self.plan.source_problems,
-            "users": [{"user_id": o.action.user_id, "action": str(o.action.kind),
-                       "result": o.result, "message": o.message or o.action.reason,
-                       "genesys_id": o.genesys_id,
-                       "changes": [{"field": c.field, "old": c.old, "new": c.new}
-                                   for c in o.action.changes],
-                       "warnings": list(o.action.warnings)} for o in self.outcomes],
-        }
+                   adopt_existing=s.adopt_existing or adopt, page_size=s.page_size,
+                   force=force, full=full,
+                   limit=Limit(s.max_deactivations, s.max_deactivations_percent,
+                               allow_deactivations),
+                   scope=Scope.of(s.include, s.exclude),
+                   max_display_name=s.max_display_name_length, only=only)
 
 
 class SyncService:
@@ -136,6 +100,10 @@ class SyncService:
     def client(self) -> ScimClient:
         if self._client is None:
             self._client = self._client_factory(self.state.add_event)
+            # Another process (an earlier `sync apply`) may have lost the connection: this
+            # one then reports the restore, so the events say when it came back.
+            if self.state.last_event(LOST_OR_RESTORED) == "connection_lost":
+                self._client.assume_lost()
         return self._client
 
     def close(self) -> None:
@@ -153,31 +121,35 @@ class SyncService:
 
     # -- passes ------------------------------------------------------------------------------
 
-    def plan(self, *, force: bool = False, full: bool = False) -> Plan:
+    def plan(self, *, force: bool = False, full: bool = False,
+             only: str | None = None, adopt: bool = False) -> Plan:
         """What a pass would do; reads Genesys Cloud, writes nothing there."""
-        options = options_for(self.config, force=force, full=full)
+        options = options_for(self.config, force=force, full=full, only=only, adopt=adopt)
         try:
             return make_plan(self.source.snapshot(), self.state.users(), self._view(options),
                              options)
         finally:
             self._after_requests()
 
-    def apply(self, *, force: bool = False, full: bool = False,
+    def apply(self, *, force: bool = False, full: bool = False, only: str | None = None,
+              adopt: bool = False, allow_deactivations: int | None = None,
               on_plan: Callable[[Plan], None] | None = None,
               on_outcome: Callable[[Outcome], None] | None = None,
               stop: threading.Event | None = None) -> PassReport:
-        """Plan and carry out one pass. Raises the error that stopped it from even planning
-        (source unreadable, Genesys Cloud unreachable or refusing the credentials)."""
+        """Plan and carry out one pass (`only`: for one CIC user, provision on demand). Raises
+        the error that stopped it from even planning (source unreadable, Genesys Cloud
+        unreachable or refusing the credentials)."""
         started = time.monotonic()
         before = self._requests_so_far()
-        with self._exclusive():
-            options = options_for(self.config, force=force, full=full)
+        with self.exclusive():
+            options = options_for(self.config, force=force, full=full, only=only, adopt=adopt,
+                                  allow_deactivations=allow_deactivations)
             try:
                 snapshot = self.source.snapshot()
                 plan = make_plan(snapshot, self.state.users(), self._view(options), options)
             except StsError as exc:
                 self._after_requests()
-                self._record_pass(f"failed: {exc}", ok=False)
+                self._record_pass(f"failed: {exc}", "failed")
                 if isinstance(exc, GenesysError):
                     self.state.set_health("api", f"Failure: {exc}")
                 if isinstance(exc, GenesysAuthError):
@@ -186,10 +158,13 @@ class SyncService:
             if on_plan is not None:
                 on_plan(plan)
             report = PassReport(plan)
-            applier = Applier(self.client() if plan.writes else self._client, self.state,
-                              options, concurrency=self.config.sync.concurrency, stop=stop,
+            client = self.client() if plan.writes else self._client
+            applier = Applier(client, self.state, options,
+                              concurrency=self.config.sync.concurrency, stop=stop,
                               on_outcome=on_outcome, after_each=self._after_requests,
                               targets=plan.targets)
+            if client is not None:
+                client.pending = applier.pending
             report.outcomes = applier.run(plan.actions)
             self._after_requests()
             report.requests = {k: v - before[k] for k, v in self._requests_so_far().items()}
@@ -202,10 +177,30 @@ class SyncService:
                     self._forget_client()
             elif stop is not None and stop.is_set():
                 report.error = "asked to stop"
-            self.state.set_health("source_users", str(plan.source_users))
-            self._record_pass(report.summary(), ok=not report.error and not any(
-                o.result == "error" for o in report.outcomes))
+            self._record_results(report, whole=only is None)
+            self._record_pass(report.summary(), str(report.outcome))
             return report
+
+    def _record_results(self, report: PassReport, *, whole: bool) -> None:
+        """The user sync counts, the hold (only a pass over everyone clears it) and the
+        history, after a pass."""
+        plan, settings = report.plan, self.config.sync
+        states = self.state.users()
+        synced = sum(1 for key in plan.syncable
+                     if (state := states.get(key)) is not None and state.status == SYNCED)
+        self.state.set_health("user_sync", json.dumps({
+            "synced": synced, "users": len(plan.syncable), "without_email": plan.without_email,
+            "out_of_scope": plan.out_of_scope}))
+        if plan.held is not None:
+            self.state.set_health("held", json.dumps(plan.held.to_json()))
+        elif whole:
+            self.state.clear_health("held")
+        history = History(self.state)
+        history.record(uuid.uuid4().hex[:12], [
+            Entry(o.action.user_id, str(o.action.kind), o.result, o.message or o.action.reason,
+                  tuple(HistoryChange(c.field, c.old, c.new) for c in o.action.changes))
+            for o in report.outcomes if o.result != "not attempted"])
+        history.prune(settings.history_days)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -237,14 +232,15 @@ class SyncService:
             state, message, time_ = health
             self.state.set_health("api", "OK" if state == "ok" else f"Failure: {message}", time_)
 
-    def _record_pass(self, summary: str, ok: bool) -> None:
+    def _record_pass(self, summary: str, outcome: str) -> None:
         stamp = utc_now()
         self.state.set_health("last_pass", summary, stamp)
-        if ok:
+        self.state.set_health("last_outcome", outcome, stamp)
+        if outcome == "completed":
             self.state.set_health("last_success", summary, stamp)
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """One sync at a time per state database: two would create the same users twice."""
         path = f"{self.config.sync.state_database}.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

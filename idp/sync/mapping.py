@@ -34,6 +34,15 @@ PHONE_TYPES = {"business": "work", "business2": "work2", "mobile": "mobile", "ho
 #: Bumped when the mapping changes, so that every user's fingerprint changes and it is re-sent.
 MAPPING_VERSION = 1
 
+#: The longest e-mail address, and its longest local part (RFC 5321: 254 = a 256-octet path
+#: less its angle brackets; 64): Genesys Cloud refuses longer ones, so they are reported first.
+MAX_EMAIL = 254
+MAX_LOCAL_PART = 64
+
+#: Authorities of cic-sts installations: ``cic-sts`` (files without sync.authority) and the
+#: ``cic-sts/<id>`` that `init` writes. A link under another one belongs to another installation.
+AUTHORITY_FAMILY = "cic-sts"
+
 #: The flat field names a diff talks about, in display order.
 PHONE_FIELDS = tuple(f"phoneNumbers[{t}]" for t in PHONE_TYPES.values())
 EXTERNAL_IDS = f"{GENESYS_SCHEMA}:externalIds"
@@ -75,13 +84,18 @@ class Mapped:
     warnings: tuple[str, ...] = ()
 
 
-def map_user(user: CicUser, default_country: str = "") -> Mapped:
+def map_user(user: CicUser, default_country: str = "",
+             max_display_name: int = 255) -> Mapped:
     email = user.email.strip()
     if not email:
         return Mapped(user, None, "no business e-mail")
-    problem = email_problem(email)
+    problem = email_problem(email) or _too_long(email)
     if problem:
         return Mapped(user, None, f"business {problem}")
+    display_name = user.display_name.strip() or user.user_id
+    if len(display_name) > max_display_name:
+        return Mapped(user, None, f"display name is longer than {max_display_name} characters "
+                                  "(sync.max_display_name_length)")
     phones: dict[str, str] = {}
     warnings = []
     for field_name, phone_type in PHONE_TYPES.items():
@@ -93,8 +107,17 @@ def map_user(user: CicUser, default_country: str = "") -> Mapped:
             warnings.append(f"{field_name} phone {raw!r} left out: {problem}")
         else:
             phones[phone_type] = value
-    desired = Desired(user.user_id, email, user.display_name.strip() or user.user_id, phones)
+    desired = Desired(user.user_id, email, display_name, phones)
     return Mapped(user, desired, warnings=tuple(warnings))
+
+
+def _too_long(email: str) -> str | None:
+    local = email.partition("@")[0]
+    if len(email) > MAX_EMAIL:
+        return f"email is longer than {MAX_EMAIL} characters"
+    if len(local) > MAX_LOCAL_PART:
+        return f"email's part before the @ is longer than {MAX_LOCAL_PART} characters"
+    return None
 
 
 def normalise_phone(raw: str, default_country: str = "") -> tuple[str | None, str]:
@@ -124,6 +147,19 @@ def normalise_phone(raw: str, default_country: str = "") -> tuple[str | None, st
 
 
 # -- what Genesys Cloud has ---------------------------------------------------------------------
+
+
+def is_installation(authority: str) -> bool:
+    """Whether `authority` is that of a cic-sts installation (this one or another)."""
+    return authority == AUTHORITY_FAMILY or authority.startswith(AUTHORITY_FAMILY + "/")
+
+
+def other_installations(record: dict[str, Any], authority: str) -> list[str]:
+    """The authorities of other cic-sts installations that link this Genesys Cloud user."""
+    found = {entry.get("authority") for entry in _extension(record).get("externalIds") or []
+             if isinstance(entry, dict)}
+    return sorted(a for a in found if isinstance(a, str) and a != authority
+                  and is_installation(a))
 
 
 def link_of(record: dict[str, Any], authority: str) -> str | None:
@@ -156,14 +192,13 @@ class FieldChange:
 
 
 def diff(current: dict[str, str], desired: dict[str, str]) -> list[FieldChange]:
-    """The fields whose values differ, in the order of `desired`. E-mails compare without
-    letter case (Genesys Cloud does so too), phone numbers by what they dial."""
+    """The fields whose values differ, in the order of `desired`. Phone numbers compare by what
+    they dial; everything else exactly, e-mails included: Genesys Cloud matches e-mails without
+    letter case, but keeps them as written, and should show what CIC has."""
     changes = []
     for name, new in desired.items():
         old = current.get(name, "")
-        if name in ("userName", "emails[work]"):
-            same = old.casefold() == new.casefold()
-        elif name.startswith("phoneNumbers["):
+        if name.startswith("phoneNumbers["):
             same = _dialled(old) == _dialled(new)
         else:
             same = old == new
@@ -223,11 +258,19 @@ def patch_operations(record: dict[str, Any], desired: Desired, authority: str,
         ops.append(_replace("phoneNumbers", [
             *keep, *({"type": t, "value": v} for t, v in desired.phones.items())]))
     if link_field(authority) in fields:
-        keep = [e for e in _entries(_extension(record).get("externalIds"))
-                if e.get("authority") != authority]
-        ops.append(_replace(EXTERNAL_IDS, [*keep, {"authority": authority,
-                                                   "value": desired.user_id}]))
+        ops.extend(link_operations(record, authority, desired.user_id))
     return ops
+
+
+def link_operations(record: dict[str, Any], authority: str,
+                    user_id: str | None) -> list[dict[str, Any]]:
+    """The PATCH that makes our externalIds entry on `record` name `user_id` (None: removes
+    it), keeping every other authority's entries."""
+    keep = [e for e in _entries(_extension(record).get("externalIds"))
+            if e.get("authority") != authority]
+    if user_id is not None:
+        keep.append({"authority": authority, "value": user_id})
+    return [_replace(EXTERNAL_IDS, keep)]
 
 
 def deactivate_operations() -> list[dict[str, Any]]:

@@ -21,6 +21,13 @@ Rules (SPEC section 3 and the issue):
   applier moves the holder aside for a moment (see `apply`).
 - Incremental passes skip users whose mapped fields have the same fingerprint as last written;
   Force Complete Sync sends every field of every user.
+- Only users in scope (`idp.sync.scope`) are synced; one leaving the scope is removed like a
+  deleted one, with the rule as the reason.
+- A Genesys Cloud user linked by another cic-sts installation (its own authority) is never
+  changed, adopted, deactivated or deleted: it is reported, as a conflict when it holds the
+  e-mail a CIC user wants.
+- A pass that would remove more users than its limit removes nobody (`idp.sync.guard`): its
+  removals become HOLD actions, and `Plan.held` says why.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from idp.sync.guard import Held, Limit
 from idp.sync.mapping import (
     Desired,
     FieldChange,
@@ -39,7 +47,9 @@ from idp.sync.mapping import (
     diff,
     link_of,
     map_user,
+    other_installations,
 )
+from idp.sync.scope import Scope
 from idp.sync.sources import Snapshot
 from idp.sync.state import CREATING, DEACTIVATED, ERROR, NOT_SYNCED, SYNCED, UserState, user_key
 from idp.sync.view import GenesysView, Remote
@@ -55,11 +65,15 @@ class Kind(StrEnum):
     SKIP = "skip"  # not synced, with the reason
     CONFLICT = "conflict"  # not synced: someone else's Genesys Cloud user is in the way
     FORGET = "forget"  # gone from CIC and never in Genesys Cloud: only our state row goes
+    HOLD = "hold"  # a removal held back: the pass would remove more users than its limit
 
 
 #: Kinds that send requests to Genesys Cloud, in the order a pass carries them out: removals
 #: first and renames before creates, so that an e-mail given up is free to be taken.
 PHASES = ((Kind.DEACTIVATE, Kind.DELETE), (Kind.UPDATE, Kind.ADOPT, Kind.LINK), (Kind.CREATE,))
+
+#: Kinds that remove a Genesys Cloud user (and count against the pass's limit).
+REMOVALS = (Kind.DEACTIVATE, Kind.DELETE)
 
 
 @dataclass(frozen=True)
@@ -82,9 +96,13 @@ class Options:
     deactivate_missing: bool = True
     delete_instead_of_deactivate: bool = False
     adopt_existing: bool = False
-    page_size: int = 100
+    page_size: int = 25
     force: bool = False  # Force Complete Sync: every field of every user is sent
     full: bool = False  # compare with a full listing of Genesys Cloud (implied by force)
+    limit: Limit = field(default_factory=Limit)  # removals one pass may make
+    scope: Scope = field(default_factory=Scope)
+    max_display_name: int = 255
+    only: str | None = None  # one CIC user ID: a pass for that user alone (provision on demand)
 
 
 @dataclass
@@ -97,6 +115,11 @@ class Plan:
     source_problems: list[str] = field(default_factory=list)  # entries the source could not read
     #: user_key(CIC user ID) -> the e-mail (casefolded) each syncable CIC user should have
     targets: dict[str, str] = field(default_factory=dict)
+    held: Held | None = None  # set when the pass's removals were held back
+    out_of_scope: int = 0  # CIC users outside sync.include / sync.exclude
+    without_email: int = 0  # CIC users in scope without a business e-mail
+    #: user_key of every CIC user in scope with a business e-mail ("User Sync N / M")
+    syncable: set[str] = field(default_factory=set)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)
@@ -114,18 +137,35 @@ ViewFactory = Callable[[bool], GenesysView]  # listed? -> view
 def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewFactory,
               options: Options) -> Plan:
     full = options.full or options.force
-    mapped = [map_user(user, options.default_country) for user in snapshot.users]
+    authority = options.authority
+    out_of_scope: dict[str, str] = {}  # user_key -> why
+    in_scope = []
+    for user in snapshot.users:
+        why = options.scope.why_out(user)
+        if why is None:
+            in_scope.append(user)
+        else:
+            out_of_scope[user_key(user.user_id)] = why
+    mapped = [map_user(user, options.default_country, options.max_display_name)
+              for user in in_scope]
     shared = _shared_emails(mapped)
     in_source = {user_key(m.user.user_id) for m in mapped}
     targets = {user_key(m.user.user_id): m.desired.user_name.casefold() for m in mapped
                if m.desired is not None and user_key(m.user.user_id) not in shared}
+    without_email = sum(1 for m in mapped if m.reason == "no business e-mail")
+    linked_active = sum(1 for s in states.values() if s.genesys_active)
+    chosen, chosen_states = mapped, states
+    if options.only is not None:  # one user on demand: only its own row and its own actions
+        only = user_key(options.only)
+        chosen = [m for m in mapped if user_key(m.user.user_id) == only]
+        chosen_states = {k: v for k, v in states.items() if k == only}
     actions: list[Action] = []
     notes: list[str] = []
     unchanged = 0
     pending: list[Mapped] = []  # syncable users that need a look at Genesys Cloud
     removals: list[tuple[UserState, str, bool]] = []  # (state, reason, still in CIC)
 
-    for m in mapped:
+    for m in chosen:
         key = user_key(m.user.user_id)
         state = states.get(key)
         reason = m.reason or shared.get(key, "")
@@ -134,8 +174,7 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
                     and (state.genesys_active or _maybe_created(state))
                     and options.deactivate_missing):
                 removals.append((state, "no business e-mail", True))
-            elif (state is not None and state.status == NOT_SYNCED
-                  and (state.message == reason or state.message.startswith(reason + ":"))):
+            elif _recorded(state, reason):
                 unchanged += 1  # already recorded, with what was done about it
             else:
                 actions.append(Action(Kind.SKIP, m.user.user_id, m.user.email, reason,
@@ -143,23 +182,24 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
             continue
         assert m.desired is not None
         if (not full and state is not None and state.status == SYNCED and state.genesys_id
-                and state.fingerprint == m.desired.fingerprint(options.authority)):
+                and state.fingerprint == m.desired.fingerprint(authority)):
             unchanged += 1
             continue
         pending.append(m)
 
-    for key, state in states.items():
+    for key, state in chosen_states.items():
         if key in in_source:
             continue
+        reason, in_cic = out_of_scope.get(key, "no longer in CIC"), key in out_of_scope
         if state.genesys_active or (_maybe_created(state) and options.deactivate_missing):
-            removals.append((state, "no longer in CIC", False))
+            removals.append((state, reason, in_cic))
         elif (state.genesys_id is None and state.status != DEACTIVATED and snapshot.complete
               and snapshot.users):
             # Not synced (no e-mail, a conflict) and now gone: nothing of it in Genesys Cloud
             # (or, with deactivate_missing off, what an interrupted create left stays active,
             # as the user would have: its link finds it if the CIC user comes back).
-            actions.append(Action(Kind.FORGET, state.user_id, state.email, "no longer in CIC",
-                                  in_cic=False))
+            actions.append(Action(Kind.FORGET, state.user_id, state.email, reason,
+                                  in_cic=in_cic))
     removals = _allowed_removals(removals, snapshot, options, notes, actions)
 
     unlinked = sum(1 for m in pending
@@ -168,47 +208,105 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
     linked_total = sum(1 for s in states.values() if s.genesys_id)
     # Listing costs about one request per page; a look-up of an unlinked user up to three.
     listed = full or unlinked * 3 > math.ceil(linked_total / options.page_size) + 2
+    plan = Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems, targets,
+                out_of_scope=len(out_of_scope), without_email=without_email,
+                syncable={user_key(m.user.user_id) for m in mapped
+                          if m.reason != "no business e-mail"})
     if not pending and not removals:
-        return Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems, targets)
+        return plan
     view = open_view(listed)
+    plan.listed = view.exact
     notes.extend(view.notes())
+    _plan_removals(plan, removals, view, options)
+    if snapshot.complete and snapshot.users and options.deactivate_missing:
+        _plan_orphans(plan, view, in_source | {k for k, s in states.items() if s.genesys_id},
+                      out_of_scope, options)
+    for m in pending:
+        action = _plan_user(m, states.get(user_key(m.user.user_id)), view, options, targets)
+        if action is None:
+            plan.unchanged += 1
+        else:
+            actions.append(action)
+    _hold_if_too_many(plan, linked_active, options)
+    return plan
 
-    removed_ids: set[str] = set()
+
+def _recorded(state: UserState | None, reason: str) -> bool:
+    """Whether the state row already says the user is not synced for `reason`."""
+    return (state is not None and state.status == NOT_SYNCED
+            and (state.message == reason or state.message.startswith(reason + ":")))
+
+
+def _plan_removals(plan: Plan, removals: list[tuple[UserState, str, bool]], view: GenesysView,
+                   options: Options) -> None:
     kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+    removed_ids: set[str] = set()
     for state, reason, still_in_cic in removals:
         if state.genesys_id is None:
             # An interrupted create: whatever it left in Genesys Cloud carries our link.
             remote = view.lookup(state.user_id, state.email, before=state).by_link
             if (remote is None or remote.id in removed_ids
                     or (remote.record.get("active") is False and kind == Kind.DEACTIVATE)):
-                actions.append(
+                plan.actions.append(
                     Action(Kind.SKIP, state.user_id, "", reason) if still_in_cic else
                     Action(Kind.FORGET, state.user_id, state.email,
                            f"{reason}; no active Genesys Cloud user of it", in_cic=False))
                 continue
         else:
             remote = view.linked(state)  # None: already gone from Genesys Cloud
+        others = other_installations(remote.record, options.authority) if remote else []
+        if remote is not None and others:
+            kept = (f"{reason}; its Genesys Cloud user {remote.id} is also linked by another "
+                    f"cic-sts installation ({', '.join(others)}): left active")
+            if _recorded(state, kept):
+                plan.unchanged += 1
+            else:
+                plan.actions.append(Action(Kind.SKIP, state.user_id, state.email, kept,
+                                           in_cic=still_in_cic))
+            continue
         if remote is not None:
             removed_ids.add(remote.id)
-        actions.append(Action(kind, state.user_id, state.email, reason, remote=remote,
-                              in_cic=still_in_cic))
-    if snapshot.complete and snapshot.users and options.deactivate_missing:
-        known = in_source | {key for key, s in states.items() if s.genesys_id}
-        for remote in view.orphans(known):
-            if remote.id in removed_ids or remote.record.get("active") is False:
-                continue
-            owner = link_of(remote.record, options.authority) or "?"
-            actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
-                                  "no longer in CIC (linked in Genesys Cloud only)",
-                                  remote=remote, in_cic=False))
+        plan.actions.append(Action(kind, state.user_id, state.email, reason, remote=remote,
+                                   in_cic=still_in_cic))
 
-    for m in pending:
-        action = _plan_user(m, states.get(user_key(m.user.user_id)), view, options, targets)
-        if action is None:
-            unchanged += 1
-        else:
-            actions.append(action)
-    return Plan(actions, unchanged, len(mapped), view.exact, notes, snapshot.problems, targets)
+
+def _plan_orphans(plan: Plan, view: GenesysView, known: set[str],
+                  out_of_scope: dict[str, str], options: Options) -> None:
+    """Users carrying our link for a CIC user neither the source nor the state knows: ours,
+    from a lost state database or an interrupted pass, and their CIC user is gone."""
+    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+    removing = {a.remote.id for a in plan.actions if a.remote is not None}
+    for remote in view.orphans(known):
+        owner = link_of(remote.record, options.authority) or "?"
+        if options.only is not None and user_key(owner) != user_key(options.only):
+            continue
+        if remote.id in removing or remote.record.get("active") is False:
+            continue
+        others = other_installations(remote.record, options.authority)
+        if others:
+            plan.notes.append(f"Genesys Cloud user {remote.id} carries the link to CIC user "
+                              f"{owner}, gone from CIC, but is also linked by another cic-sts "
+                              f"installation ({', '.join(others)}): left active")
+            continue
+        reason = out_of_scope.get(user_key(owner), "no longer in CIC")
+        plan.actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
+                                   f"{reason} (linked in Genesys Cloud only)", remote=remote,
+                                   in_cic=user_key(owner) in out_of_scope))
+
+
+def _hold_if_too_many(plan: Plan, linked: int, options: Options) -> None:
+    """Turn every removal into a HOLD when there are more than the pass may make."""
+    removing = [a for a in plan.actions if a.kind in REMOVALS and a.remote is not None]
+    verb = "deleted" if options.delete_instead_of_deactivate else "deactivated"
+    held = options.limit.check(len(removing), linked, verb)
+    if held is None:
+        return
+    plan.held = held
+    chosen = {id(a) for a in removing}
+    plan.actions = [
+        Action(Kind.HOLD, a.user_id, a.email, f"{a.reason}; not {verb}: the pass was held",
+               remote=a.remote, in_cic=a.in_cic) if id(a) in chosen else a
+        for a in plan.actions]
 
 
 _NO_STATE = UserState("", "", "", "", None, None, None, None, None, "")
@@ -294,13 +392,14 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
             remote = found.by_link
             how = "found by its link in Genesys Cloud"
             if other is not None and other.id != remote.id:
-                return act(Kind.CONFLICT, _held_by(email, other, authority))
+                return act(Kind.CONFLICT, held_by(email, other, authority))
         elif other is not None:
             owner = link_of(other.record, authority)
             if owner is not None and user_key(owner) == user_key(user_id):
                 remote, how = other, "found by its link in Genesys Cloud"
-            elif owner is not None or not options.adopt_existing:
-                return act(Kind.CONFLICT, _held_by(email, other, authority))
+            elif (owner is not None or not options.adopt_existing
+                  or other_installations(other.record, authority)):
+                return act(Kind.CONFLICT, held_by(email, other, authority))
             else:
                 changes = diff(current_fields(other.record, authority), desired.fields(authority))
                 return act(Kind.ADOPT, f"Genesys Cloud user {other.id} has this e-mail",
@@ -314,7 +413,7 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
     holder = view.by_name(email) if renamed else None
     if (holder is not None and holder.id != remote.id
             and not moving_away(holder, email, targets, authority)):
-        return act(Kind.CONFLICT, _held_by(email, holder, authority))
+        return act(Kind.CONFLICT, held_by(email, holder, authority))
     if changes or options.force:
         return act(Kind.UPDATE, how, remote, tuple(changes))
     if (state is not None and state.status == SYNCED and state.genesys_id == remote.id
@@ -323,10 +422,16 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
     return act(Kind.LINK, how or "already up to date in Genesys Cloud", remote)
 
 
-def _held_by(email: str, other: Remote, authority: str) -> str:
+def held_by(email: str, other: Remote, authority: str) -> str:
+    """The one way a conflict over `email` is told, whichever pass or step found it."""
     owner = link_of(other.record, authority)
     if owner is not None:
         return (f"e-mail {email} belongs to Genesys Cloud user {other.id}, which is linked to "
                 f"CIC user {owner}")
+    others = other_installations(other.record, authority)
+    if others:
+        return (f"e-mail {email} belongs to Genesys Cloud user {other.id}, which another "
+                f"cic-sts installation links ({', '.join(others)}): left alone")
     return (f"e-mail {email} belongs to Genesys Cloud user {other.id}, which cic-sts did not "
-            "create: left alone (set sync.adopt_existing = true to take it over)")
+            "create: left alone (set sync.adopt_existing = true, or run `cic-sts sync adopt`, "
+            "to take it over)")

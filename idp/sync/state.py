@@ -15,8 +15,10 @@ same look-up repairs.
 
 Rows are keyed by the casefolded CIC user ID (`user_key`), the fold the planner uses, so that
 ``Émile`` and ``émile`` are one user (SQLite's ``COLLATE NOCASE``, used by schema version 1,
-folds ASCII letters only); the ID as last spelled is kept beside it for display. Opening a
-version 1 database migrates it (``PRAGMA user_version``).
+folds ASCII letters only); the ID as last spelled is kept beside it for display. Opening an
+older database migrates it (``PRAGMA user_version``): version 2 keyed users by the casefolded
+ID, version 3 gave conflicts a status of their own and added the per-user history
+(`idp.sync.history`).
 """
 
 from __future__ import annotations
@@ -34,17 +36,18 @@ from typing import Any
 from idp.errors import SyncError
 from idp.timestamps import utc_now
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# Statuses. CIC shows Synced / Error / Not synced; Deactivated and Creating are ours.
+# Statuses. CIC shows Synced / Error / Not synced; Conflict, Deactivated and Creating are ours.
 SYNCED = "synced"
 ERROR = "error"
+CONFLICT = "conflict"  # not synced: another Genesys Cloud user holds the e-mail
 NOT_SYNCED = "not_synced"
 DEACTIVATED = "deactivated"
 CREATING = "creating"  # a create was sent; if the sync dies now, the next pass looks first
 
-STATUS_LABELS = {SYNCED: "Synced", ERROR: "Error", NOT_SYNCED: "Not synced",
-                 DEACTIVATED: "Deactivated", CREATING: "Not synced"}
+STATUS_LABELS = {SYNCED: "Synced", ERROR: "Error", CONFLICT: "Conflict",
+                 NOT_SYNCED: "Not synced", DEACTIVATED: "Deactivated", CREATING: "Not synced"}
 
 _USERS = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -64,7 +67,20 @@ CREATE TABLE IF NOT EXISTS {name} (
 _COLUMNS = ("user_id", "status", "message", "email", "genesys_id", "version", "record",
             "fingerprint", "last_synced", "updated")
 
-_SCHEMA = (_USERS.format(name="users"), """
+_HISTORY = ("""
+CREATE TABLE IF NOT EXISTS history (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    key     TEXT NOT NULL,              -- user_key of the CIC user
+    user_id TEXT NOT NULL,
+    time    TEXT NOT NULL,              -- ISO 8601 UTC
+    pass    TEXT NOT NULL,              -- the pass (or command) it happened in
+    action  TEXT NOT NULL,              -- planned action: create, update, deactivate, ...
+    result  TEXT NOT NULL,              -- outcome: created, error, conflict, held, ...
+    message TEXT NOT NULL DEFAULT '',
+    changes TEXT NOT NULL DEFAULT '[]'  -- JSON [{field, old, new}]
+)""", "CREATE INDEX IF NOT EXISTS history_by_user ON history (key, id)")
+
+_SCHEMA = (_USERS.format(name="users"), *_HISTORY, """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)""", """
 CREATE TABLE IF NOT EXISTS health (
     name TEXT PRIMARY KEY, value TEXT NOT NULL, time TEXT NOT NULL)""", """
@@ -131,12 +147,12 @@ class SyncState:
 
     def users(self) -> dict[str, UserState]:
         """Every user, keyed by the casefolded CIC user ID (`user_key`)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute("SELECT * FROM users").fetchall()
         return {row["key"]: _user(row) for row in rows}
 
     def user(self, user_id: str) -> UserState | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute("SELECT * FROM users WHERE key = ?",
                                (user_key(user_id),)).fetchone()
         return None if row is None else _user(row)
@@ -171,6 +187,18 @@ class SyncState:
     def not_synced(self, user_id: str, reason: str, email: str) -> None:
         self._upsert(user_id, status=NOT_SYNCED, message=reason, email=email, fingerprint=None)
 
+    def conflict(self, user_id: str, reason: str, email: str) -> None:
+        self._upsert(user_id, status=CONFLICT, message=reason, email=email, fingerprint=None)
+
+    def by_status(self, status: str) -> list[UserState]:
+        """The users with `status` (creating counts as not synced), by user ID."""
+        wanted = (NOT_SYNCED, CREATING) if status == NOT_SYNCED else (status,)
+        marks = ", ".join("?" * len(wanted))
+        with self.reading() as conn:
+            rows = conn.execute(f"SELECT * FROM users WHERE status IN ({marks}) ORDER BY key",
+                                wanted).fetchall()
+        return [_user(row) for row in rows]
+
     def deactivated(self, user_id: str, message: str, version: str | None,
                     record: dict[str, Any] | None, *, still_in_cic: bool, email: str,
                     genesys_id: str | None = None) -> None:
@@ -186,17 +214,29 @@ class SyncState:
             self._upsert(user_id, status=status, message=message, email=email, version=version,
                          record=_dump(record), fingerprint=None, **changes)
 
+    def linked(self, user_id: str, email: str, genesys_id: str, version: str | None,
+               record: dict[str, Any], message: str) -> None:
+        """An administrator linked the user (`sync link`): the next pass writes its fields."""
+        self._upsert(user_id, status=NOT_SYNCED, message=message, email=email,
+                     genesys_id=genesys_id, version=version, record=_dump(record),
+                     fingerprint=None)
+
+    def unlinked(self, user_id: str, message: str) -> None:
+        """The user no longer has a Genesys Cloud user (`sync unlink`, or its link moved)."""
+        self._upsert(user_id, status=NOT_SYNCED, message=message, genesys_id=None,
+                     version=None, record=None, fingerprint=None)
+
     def moved_aside(self, user_id: str, genesys_id: str, message: str) -> None:
         """The Genesys Cloud user of `user_id` was given a temporary userName to free its
         e-mail for another user: whatever the row says, the next pass must look at it again."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute("UPDATE users SET status = ?, fingerprint = NULL, message = ?, "
                          "updated = ? WHERE key = ? AND genesys_id = ?",
                          (NOT_SYNCED, message, utc_now(), user_key(user_id), genesys_id))
 
     def forget(self, user_id: str) -> None:
         """Drop a user's row: it is gone from CIC and has no Genesys Cloud user."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute("DELETE FROM users WHERE key = ?", (user_key(user_id),))
 
     def _upsert(self, user_id: str, **changes: Any) -> None:
@@ -205,7 +245,7 @@ class SyncState:
         columns = ", ".join(changes)
         marks = ", ".join("?" * len(changes))
         updates = ", ".join(f"{c} = excluded.{c}" for c in changes)
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute(f"INSERT INTO users (key, {columns}) VALUES (?, {marks}) "
                          f"ON CONFLICT (key) DO UPDATE SET {updates}",
                          (user_key(user_id), *changes.values()))
@@ -213,7 +253,7 @@ class SyncState:
     # -- counters, health, events --------------------------------------------------------------
 
     def add_counts(self, counts: dict[str, int]) -> None:
-        with self._writing() as conn:
+        with self.writing() as conn:
             for name, value in counts.items():
                 if value:
                     conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT "
@@ -221,23 +261,35 @@ class SyncState:
                                  (name, value))
 
     def counters(self) -> dict[str, int]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute("SELECT name, value FROM counters").fetchall()
         return {row["name"]: row["value"] for row in rows}
 
     def set_health(self, name: str, value: str, time: str | None = None) -> None:
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute("INSERT INTO health (name, value, time) VALUES (?, ?, ?) ON CONFLICT "
                          "(name) DO UPDATE SET value = excluded.value, time = excluded.time",
                          (name, value, time or utc_now()))
 
     def health(self) -> dict[str, tuple[str, str]]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute("SELECT name, value, time FROM health").fetchall()
         return {row["name"]: (row["value"], row["time"]) for row in rows}
 
+    def clear_health(self, name: str) -> None:
+        with self.writing() as conn:
+            conn.execute("DELETE FROM health WHERE name = ?", (name,))
+
+    def last_event(self, kinds: tuple[str, ...]) -> str | None:
+        """The kind of the newest event among `kinds`, if any."""
+        marks = ", ".join("?" * len(kinds))
+        with self.reading() as conn:
+            row = conn.execute(f"SELECT kind FROM events WHERE kind IN ({marks}) ORDER BY id "
+                               "DESC LIMIT 1", kinds).fetchone()
+        return None if row is None else str(row["kind"])
+
     def add_event(self, kind: str, message: str) -> None:
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute("INSERT INTO events (time, kind, message) VALUES (?, ?, ?)",
                          (utc_now(), kind, message))
             conn.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?",
@@ -245,7 +297,7 @@ class SyncState:
 
     def events(self, limit: int = 20) -> list[tuple[str, str, str]]:
         """The latest events, newest first: (time, kind, message)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute("SELECT time, kind, message FROM events ORDER BY id DESC "
                                 "LIMIT ?", (limit,)).fetchall()
         return [(row["time"], row["kind"], row["message"]) for row in rows]
@@ -253,7 +305,7 @@ class SyncState:
     # -- database ----------------------------------------------------------------------------
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
                 yield self._conn
@@ -261,7 +313,7 @@ class SyncState:
                 raise SyncError(f"sync state database {self.path}: {exc}") from None
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
                 with self._transaction():
@@ -290,8 +342,15 @@ class SyncState:
                 self._conn.execute(statement)
             if self.path.exists():
                 os.chmod(self.path, 0o600)  # it names every user and their e-mail
-        elif version == 1:
+        if version == 1:
             self._rekey_users()
+        if 1 <= version <= 2:
+            for statement in _HISTORY:
+                self._conn.execute(statement)
+            # Conflicts were Not synced rows whose message began "conflict: ".
+            self._conn.execute("UPDATE users SET status = ?, message = substr(message, 11) "
+                               "WHERE status = ? AND message LIKE 'conflict: %'",
+                               (CONFLICT, NOT_SYNCED))
         if version != SCHEMA_VERSION:
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

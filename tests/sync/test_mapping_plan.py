@@ -102,14 +102,21 @@ def test_patch_keeps_what_the_sync_does_not_own() -> None:
     assert diff(current_fields(after, "cic-sts"), desired.fields("cic-sts")) == []
 
 
-def test_email_case_and_phone_formatting_are_not_changes() -> None:
+def test_phone_formatting_is_no_change_but_email_letter_case_is() -> None:
     desired = map_user(CicUser("a", "A", "A@Example.com", {"business": "+13178723000"})).desired
     assert desired is not None
-    record = {"userName": "a@example.com", "displayName": "A", "active": True,
-              "emails": [{"type": "work", "value": "a@example.com"}],
+    record = {"userName": "A@Example.com", "displayName": "A", "active": True,
+              "emails": [{"type": "work", "value": "A@Example.com"}],
               "phoneNumbers": [{"type": "work", "value": "tel:+1-317-872-3000"}],
               G: {"externalIds": [{"authority": "cic-sts", "value": "a"}]}}
     assert diff(current_fields(record, "cic-sts"), desired.fields("cic-sts")) == []
+    # Genesys Cloud keeps an e-mail as written: it should show CIC's spelling.
+    lower = {**record, "userName": "a@example.com",
+             "emails": [{"type": "work", "value": "a@example.com"}]}
+    assert [(c.field, c.old, c.new) for c in diff(current_fields(lower, "cic-sts"),
+                                                   desired.fields("cic-sts"))] == [
+        ("userName", "a@example.com", "A@Example.com"),
+        ("emails[work]", "a@example.com", "A@Example.com")]
 
 
 def test_fingerprint_follows_every_owned_field() -> None:

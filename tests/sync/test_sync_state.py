@@ -5,7 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from idp.sync.state import CREATING, DEACTIVATED, SYNCED, SyncState
+from idp.sync.history import Entry, History
+from idp.sync.state import (
+    CONFLICT,
+    CREATING,
+    DEACTIVATED,
+    NOT_SYNCED,
+    SCHEMA_VERSION,
+    SYNCED,
+    SyncState,
+)
 
 # The users table of schema version 1, whose key folded ASCII letters only (COLLATE NOCASE).
 V1_USERS = """
@@ -70,6 +79,29 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     assert bob is not None and bob.genesys_id == "g2"
     state.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
     SyncState(path).close()  # opening it again changes nothing
+
+
+def test_a_version_2_database_gets_conflicts_and_a_history(tmp_path: Path) -> None:
+    path = tmp_path / "sync.db"
+    state = SyncState(path)
+    state.not_synced("carol", "conflict: e-mail c@example.com belongs to Genesys Cloud user g9",
+                     "c@example.com")
+    state.not_synced("dave", "no business e-mail", "")
+    state.close()
+    with sqlite3.connect(path) as conn:  # as version 2 left it: no history, conflicts in text
+        conn.execute("DROP TABLE history")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    state = SyncState(path)
+    carol, dave = state.user("carol"), state.user("dave")
+    assert carol is not None and dave is not None
+    assert carol.status == CONFLICT and carol.label == "Conflict"
+    assert carol.message == "e-mail c@example.com belongs to Genesys Cloud user g9"
+    assert dave.status == NOT_SYNCED and dave.message == "no business e-mail"
+    assert [u.user_id for u in state.by_status(CONFLICT)] == ["carol"]
+    History(state).record("p1", [Entry("carol", "create", "conflict", "held")])
+    assert [e.result for e in History(state).of("CAROL")] == ["conflict"]
+    state.close()

@@ -1,0 +1,242 @@
+"""`sync status`: the sync's health, users by state, or one user with its history.
+
+Exit codes of `sync status` (without a user ID), as monitoring plugins (Nagios, Icinga, a cron
+mail) read them:
+
+- 0 OK: the last pass completed, nothing is held, Genesys Cloud answered;
+- 1 WARNING: users are in Error or Conflict, or the source had unreadable entries;
+- 2 CRITICAL: the last pass failed or stopped early, a pass is held (too many deactivations),
+  or Genesys Cloud's API health is Failure;
+- 3 UNKNOWN: no pass has run yet (no state database, or nothing in it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from idp.commands.context import CliContext, echo_json, pass_cli
+from idp.errors import SyncError
+from idp.sync.guard import Held
+from idp.sync.history import History
+from idp.sync.report import SCHEMA_VERSION
+from idp.sync.state import (
+    CONFLICT,
+    DEACTIVATED,
+    ERROR,
+    NOT_SYNCED,
+    STATUS_LABELS,
+    SYNCED,
+    SyncState,
+    UserState,
+)
+
+#: --state choices -> the state stored.
+STATES = {"synced": SYNCED, "error": ERROR, "conflict": CONFLICT, "not-synced": NOT_SYNCED,
+          "deactivated": DEACTIVATED}
+LEVELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+WIDTH = 14  # of the health items' names
+
+
+@click.command("status")
+@click.argument("user_id", required=False)
+@click.option("--state", "wanted", type=click.Choice(list(STATES)), default=None,
+              help="List the users in this state.")
+@click.option("--history", is_flag=True, help="With USER_ID: what each pass did to the user.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def status(cli: CliContext, /, user_id: str | None, wanted: str | None, history: bool,
+           as_json: bool) -> None:
+    """The sync's health (exit code 0 OK, 1 warning, 2 critical, 3 unknown), the users in one
+    state, or one user's status, Last Synchronized time and history."""
+    if history and user_id is None:
+        raise click.UsageError("--history needs a USER_ID")
+    try:
+        state = SyncState(cli.config().sync.state_database, create=False)
+    except SyncError as exc:
+        if user_id is not None or wanted is not None:
+            raise
+        _unknown(str(exc), as_json)
+        return
+    try:
+        if user_id is not None:
+            _user(state, user_id, history, as_json)
+        elif wanted is not None:
+            _by_state(state, wanted, as_json)
+        else:
+            click.get_current_context().exit(_health(state, as_json))
+    finally:
+        state.close()
+
+
+# -- health ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Health:
+    level: int = 0  # index into LEVELS
+    problems: list[str] = field(default_factory=list)
+
+    def worse(self, level: int, problem: str) -> None:
+        self.level = max(self.level, level)
+        self.problems.append(problem)
+
+
+def _health(state: SyncState, as_json: bool) -> int:
+    health = state.health()
+    counts = dict.fromkeys(STATUS_LABELS, 0)
+    for user in state.users().values():
+        counts[user.status] = counts.get(user.status, 0) + 1
+    counts[NOT_SYNCED] += counts.pop("creating", 0)
+    user_sync = _user_sync(health)
+    api_value, api_time = health.get("api", ("", ""))
+    api = "unknown" if not api_value else "ok" if api_value == "OK" else "failure"
+    outcome = _last_outcome(health)
+    held = Held.from_json(json.loads(health["held"][0])) if "held" in health else None
+    counters = state.counters()
+    requests = {name: counters.get(name, 0) for name in ("successful", "failed", "retried")}
+
+    verdict = Health()
+    if outcome is None:
+        verdict.worse(3, "no sync pass has run yet")
+    elif outcome in ("failed", "stopped"):
+        verdict.worse(2, f"the last pass {outcome}: {health['last_pass'][0]}")
+    elif outcome == "completed_with_errors":
+        verdict.worse(1, "the last pass left users in Error or met unreadable source entries")
+    if held is not None:
+        verdict.worse(2, f"deactivations held: {held.message()}")
+    if api == "failure":
+        verdict.worse(2, f"Genesys Cloud API health: {api_value}")
+    for status_, label in ((ERROR, "Error"), (CONFLICT, "Conflict")):
+        if counts.get(status_):
+            verdict.worse(1, f"{counts[status_]} users in {label} (`cic-sts sync status "
+                             f"--state {status_}`)")
+
+    if as_json:
+        echo_json({
+            "schema": SCHEMA_VERSION, "status": LEVELS[verdict.level].lower(),
+            "exit_code": verdict.level, "problems": verdict.problems,
+            "user_sync": user_sync, "users": counts, "requests": requests,
+            "api": {"state": api, "message": api_value, "time": api_time or None},
+            "held": held.to_json() if held is not None else None,
+            "last_pass": _pass_json(health, "last_pass", outcome),
+            "last_success": _pass_json(health, "last_success", "completed"),
+            "events": [{"time": t, "kind": k, "message": m} for t, k, m in state.events()],
+        })
+        return verdict.level
+    shown = (f"{user_sync['synced']} / {user_sync['users']} synced" if user_sync else "never")
+    apart = [f"{user_sync[k]} {what}" for k, what in (("without_email", "without business "
+             "e-mail"), ("out_of_scope", "out of scope")) if user_sync.get(k)]
+    if apart:
+        shown += f" ({', '.join(apart)})"
+    rows = [("Health Item", "State", "Last Update"),
+            ("User Sync", shown, user_sync.get("time", "")),
+            ("API Health", api_value or "not contacted yet", api_time)]
+    if held is not None:
+        rows.append(("Deactivations", f"HELD: {held.message()}", health["held"][1]))
+    rows += [("Last pass", *health.get("last_pass", ("never", ""))),
+             ("Last success", *health.get("last_success", ("never", "")))]
+    state_width = min(60, max(len(r[1]) for r in rows))
+    for name, value, stamp in rows:
+        click.echo(f"{name:<{WIDTH}}{value:<{state_width}}  {stamp}".rstrip())
+    click.echo(f"Requests: Successful {requests['successful']}, Failed {requests['failed']}, "
+               f"Retried {requests['retried']}")
+    click.echo("Users: " + ", ".join(f"{n} {STATUS_LABELS[s]}" for s, n in counts.items()))
+    events = state.events(10)
+    if events:
+        click.echo("Recent events:")
+        for stamp, _, message in events:
+            click.echo(f"  {stamp}  {message}")
+    click.echo(f"Status: {LEVELS[verdict.level]}"
+               + (f" ({'; '.join(verdict.problems)})" if verdict.problems else ""))
+    return verdict.level
+
+
+def _unknown(problem: str, as_json: bool) -> None:
+    if as_json:
+        echo_json({"schema": SCHEMA_VERSION, "status": "unknown", "exit_code": 3,
+                   "problems": [problem]})
+    else:
+        click.echo(f"Status: UNKNOWN ({problem})")
+    click.get_current_context().exit(3)
+
+
+def _user_sync(health: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    if "user_sync" in health:
+        value, stamp = health["user_sync"]
+        return {**json.loads(value), "time": stamp}
+    return {}
+
+
+def _last_outcome(health: dict[str, tuple[str, str]]) -> str | None:
+    if "last_outcome" in health:
+        return health["last_outcome"][0]
+    if "last_pass" not in health:  # never run
+        return None
+    summary = health["last_pass"][0]  # written by a version before last_outcome existed
+    if summary.startswith("failed:"):
+        return "failed"
+    return "stopped" if "; stopped: " in summary else "completed"
+
+
+def _pass_json(health: dict[str, tuple[str, str]], name: str,
+               outcome: str | None) -> dict[str, Any] | None:
+    if name not in health:
+        return None
+    summary, stamp = health[name]
+    return {"outcome": outcome, "summary": summary, "time": stamp}
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def _user_json(user: UserState) -> dict[str, Any]:
+    return {"user_id": user.user_id, "status": NOT_SYNCED if user.status == "creating"
+            else user.status, "label": user.label, "message": user.message,
+            "email": user.email, "genesys_id": user.genesys_id,
+            "last_synchronized": user.last_synced, "updated": user.updated}
+
+
+def _by_state(state: SyncState, wanted: str, as_json: bool) -> None:
+    users = state.by_status(STATES[wanted])
+    if as_json:
+        echo_json({"schema": SCHEMA_VERSION, "state": STATES[wanted], "count": len(users),
+                   "users": [_user_json(u) for u in users]})
+        return
+    click.echo(f"{len(users)} users {STATUS_LABELS[STATES[wanted]]}")
+    for user in users:
+        name = user.user_id + (f" <{user.email}>" if user.email else "")
+        click.echo(f"  {name}: {user.message}" if user.message else f"  {name}")
+
+
+def _user(state: SyncState, user_id: str, history: bool, as_json: bool) -> None:
+    user = state.user(user_id)
+    entries = History(state).of(user_id) if history else []
+    if as_json:
+        data: dict[str, Any] = (_user_json(user) if user is not None else
+                {"user_id": user_id, "status": NOT_SYNCED, "label": "Not synced",
+                 "message": "never seen by the sync", "last_synchronized": None})
+        if history:
+            data["history"] = [e.to_json() for e in entries]
+        echo_json({"schema": SCHEMA_VERSION, **data})
+        return
+    if user is None:
+        click.echo(f"{user_id}: Not synced (never seen by the sync)")
+    else:
+        rows = [("User ID", user.user_id), ("Status", user.label), ("Message", user.message),
+                ("Business e-mail", user.email), ("Genesys Cloud user", user.genesys_id or ""),
+                ("Last Synchronized", user.last_synced or "never"),
+                ("Status changed", user.updated)]
+        for name, value in rows:
+            if value:
+                click.echo(f"{name + ':':<20} {value}")
+    if history:
+        click.echo("History (newest first):" if entries else "History: nothing recorded")
+        for entry in entries:
+            line = f"  {entry.time}  {entry.action} -> {entry.result}"
+            click.echo(f"{line}: {entry.message}" if entry.message else line)
+            for change in entry.changes:
+                click.echo(f"      {change.field}: {change.old!r} -> {change.new!r}")

@@ -1,0 +1,77 @@
+"""No mass deprovisioning by accident: how many Genesys Cloud users one pass may deactivate.
+
+An export cut short, a CIC answering short pages, a scope rule typed wrong or a second
+installation with the same link authority all look, to a sync, like users who left: each would
+deactivate most of an organization in one pass, and every one of them is an agent who cannot
+log on. So a pass that would deactivate (or delete) more than ``sync.max_deactivations`` users,
+or more than ``sync.max_deactivations_percent`` of the linked active users when that is set,
+deactivates nobody. It still creates and updates, ends with a non-zero exit code, and the state
+database shows the pass as held until a pass runs within the limit: the source was corrected, or
+an administrator who checked it runs ``cic-sts sync apply --allow-deactivations N``. Entra ID's
+"accidental deletions prevention" works the same way.
+
+Why 10 by default: every accident above removes tens to thousands of users at once, while the
+leavers of one pass (minutes to a day apart) of a contact center up to a few thousand agents are
+fewer; a held pass costs one command, a wrong one a morning without agents. Larger organizations
+raise it, or set the percentage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+#: Which limit held a pass back.
+By = Literal["max_deactivations", "max_deactivations_percent", "allow_deactivations"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int = 10  # sync.max_deactivations
+    percent: int = 0  # sync.max_deactivations_percent; 0: not used
+    allowed: int | None = None  # --allow-deactivations N, for this pass
+
+    def check(self, removals: int, linked: int, verb: str = "deactivated") -> Held | None:
+        """None if a pass may make `removals` removals among `linked` linked users."""
+        if self.allowed is not None:
+            if removals <= self.allowed:
+                return None
+            return Held(removals, linked, self.allowed, "allow_deactivations", verb)
+        if removals > self.count:
+            return Held(removals, linked, self.count, "max_deactivations", verb)
+        ceiling = math.floor(linked * self.percent / 100)
+        if self.percent and removals > ceiling:
+            return Held(removals, linked, ceiling, "max_deactivations_percent", verb,
+                        self.percent)
+        return None
+
+
+@dataclass(frozen=True)
+class Held:
+    """A pass's removals held back: how many, of how many linked users, and which limit."""
+
+    removals: int
+    linked: int
+    limit: int
+    by: By
+    verb: str = "deactivated"  # or "deleted"
+    percent: int = 0  # for by = max_deactivations_percent
+
+    def message(self) -> str:
+        if self.by == "allow_deactivations":
+            limit = f"more than the {self.limit} allowed by --allow-deactivations"
+        elif self.by == "max_deactivations_percent":
+            limit = f"more than sync.max_deactivations_percent = {self.percent} % ({self.limit})"
+        else:
+            limit = f"more than sync.max_deactivations = {self.limit}"
+        return (f"{self.removals} of {self.linked} linked users would be {self.verb}, {limit}; "
+                f"check the source, then run `cic-sts sync apply --allow-deactivations "
+                f"{self.removals}`")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Held:
+        return cls(**data)
