@@ -15,7 +15,10 @@ It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
 
 Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `drip` (send
 the answers within a session one byte at a time), `answer` (answer every logon with a fixed status
-and body), `stop()` / `start()`; `CicDirectory.issue_token` (also ``POST /icws-test/auth-tokens``,
+and body), `stop()` / `start()`; for user lists, `page_cap` (answer at most this many items,
+whatever was asked: a CIC that caps pages lower), `empty_pages` (item index -> how many more
+times a page asked from there is answered empty, Content-Range and all), `before_page` (called
+with the first index asked, before the page is read: a test edits the directory there); `CicDirectory.issue_token` (also ``POST /icws-test/auth-tokens``,
 outside ``/icws``); and `IcwsServer.log`, every request. Auth tokens live 7 seconds on the
 directory's clock, which tests can replace with a `FakeClock`. `DripServer` is a server that
 sends every answer, status line and headers included, one byte at a time.
@@ -159,6 +162,9 @@ class IcwsServer:
         #: Seconds between two bytes of the answers within a session (the headers go at once).
         self.drip = 0.0
         self.answer: tuple[int, Any] | None = None
+        self.page_cap: int | None = None
+        self.empty_pages: dict[int, int] = {}
+        self.before_page: Callable[[int], None] | None = None
         self.sessions: dict[str, Session] = {}
         self.log: list[Logged] = []
         self._server: BaseWSGIServer | None = None
@@ -307,15 +313,26 @@ class IcwsServer:
             return _unauthorized()
         select = request.args.get("select", "")
         try:
+            first, last = _range(request.headers.get("Range"), 1 << 30)
+            if self.before_page is not None:
+                self.before_page(first)
             matches = _where(request.args.get("where", ""))
             records = [user.record() for _, user in sorted(self.directory.users.items())]
             records = [r for r in records if matches(r)]
-            first, last = _range(request.headers.get("Range"), len(records))
+            if request.headers.get("Range") is None:
+                last = max(len(records) - 1, 0)
             if select:
                 last = min(last, first + MAX_SELECTED_ITEMS - 1)
+            if self.page_cap is not None:
+                last = min(last, first + self.page_cap - 1)
             page = [_project(r, select) for r in records[first:last + 1]]
         except ValueError as exc:
             return _error(400, "error.request.invalidParameter", str(exc))
+        if self.empty_pages.get(first):
+            self.empty_pages[first] -= 1
+            response = jsonify({"items": []})
+            response.headers["Content-Range"] = f"items */{len(records)}"
+            return response, 200
         response = jsonify({"items": page})
         if page:
             response.headers["Content-Range"] = f"items {first}-{first + len(page) - 1}/" \
@@ -496,6 +513,7 @@ class IcwsPair:
         for server in self.servers:
             server.log.clear()
             server.delay, server.drip, server.answer = 0.0, 0.0, None
+            server.page_cap, server.empty_pages, server.before_page = None, {}, None
             if server._server is None:
                 server.start()
         self.primary.mode, self.backup.mode = "primary", "backup"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import json
 import os
 import stat
@@ -62,6 +63,17 @@ def test_init_writes_config_and_keys(tmp_path: Path) -> None:
         assert f"generated {tmp_path / name}" in result.output
     assert len(config.idp.session_secret.reveal()) == 64
     assert not list(tmp_path.rglob(".*.tmp"))  # no temporary files left behind
+
+
+def test_each_init_gets_its_own_sync_authority(tmp_path: Path) -> None:
+    """Two installations on one Genesys Cloud organization must not share the link authority:
+    each one's sync would take the other's users for its own removed ones."""
+    authorities = set()
+    for name in ("a", "b"):
+        init_ok(tmp_path / name / "cic-sts.toml")
+        authorities.add(load_config(tmp_path / name / "cic-sts.toml").sync.authority)
+    assert len(authorities) == 2
+    assert all(re.fullmatch(r"cic-sts/[0-9a-f]{8}", a) for a in authorities), authorities
 
 
 def test_private_files_are_owner_only(tmp_path: Path) -> None:

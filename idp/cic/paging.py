@@ -36,17 +36,18 @@ class Page:
     content_range: str = ""
 
 
-_CONTENT_RANGE = re.compile(r"\s*items\s+(\d+)-(\d+)/(\d+|\*)\s*")
+_CONTENT_RANGE = re.compile(r"\s*items\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*")
 
 
-def parse_content_range(value: str) -> tuple[int, int, int | None] | None:
-    """(first, last, total) of ``items 0-199/523`` (total None for ``*``); None if absent or
-    not of that form."""
+def parse_content_range(value: str) -> tuple[int | None, int | None, int | None] | None:
+    """(first, last, total) of ``items 0-199/523``; first and last are None for ``items */523``
+    (nothing in this answer), total for ``/*`` (unknown); None if absent or of another form."""
     match = _CONTENT_RANGE.fullmatch(value)
     if match is None:
         return None
-    total = match.group(3)
-    return int(match.group(1)), int(match.group(2)), None if total == "*" else int(total)
+    first, last, total = match.groups()
+    return (None if first is None else int(first), None if last is None else int(last),
+            None if total == "*" else int(total))
 
 
 def read_all(fetch: Callable[[int, int], Page], *, page_size: int, max_items: int,
@@ -81,7 +82,7 @@ def read_all(fetch: Callable[[int, int], Page], *, page_size: int, max_items: in
                                      f"{empty_in_row} times: the list cannot be read completely")
             continue
         empty_in_row = 0
-        if found is not None and found[0] != start:
+        if found is not None and found[0] is not None and found[0] != start:
             raise IncompleteList(f"{what}: asked for items from {start}, answered items "
                                  f"{found[0]}-{found[1]}: the list repeats or goes backwards")
         pages += 1

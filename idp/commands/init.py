@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
 
@@ -29,6 +30,11 @@ session_secret = {{ file = "certs/session.secret" }}
 
 [directory]
 database = "cic-users.db"
+
+[sync]
+# Links this installation's Genesys Cloud users to their CIC users. Unique, so that two
+# installations on one organization (a lab, the other site) never take each other's users.
+authority = "{authority}"
 {genesys}{service_providers}"""
 
 GENESYS = """
@@ -74,7 +80,7 @@ def init(cli: CliContext, machine_names: tuple[str, ...], port: int, entity_id: 
     text = TEMPLATE.format(
         machine_names=", ".join(_toml_string(n) for n in names), port=port,
         entity_id=_toml_string(entity_id or f"https://{names[0]}"), genesys=genesys,
-        service_providers=sps)
+        service_providers=sps, authority=f"cic-sts/{secrets.token_hex(4)}")
     if path.exists() and not force:
         click.echo(f"kept existing configuration {path} (use --force to replace it)")
     else:

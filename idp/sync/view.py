@@ -23,11 +23,12 @@ that create sent.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from idp.genesys.scim import GENESYS_SCHEMA, ScimClient
-from idp.sync.mapping import link_of
+from idp.sync.mapping import link_of, other_installations
 from idp.sync.state import UserState
 
 #: The attributes the sync reads; asking only for them keeps list pages small (Genesys Cloud
@@ -107,6 +108,7 @@ class ListedView(GenesysView):
         self._by_link: dict[str, Remote] = {}
         self._by_name: dict[str, Remote] = {}
         self._notes: list[str] = []
+        others: Counter[str] = Counter()  # authority of another installation -> its users
         for scim_filter in (None, "active eq false"):
             for record in client.list_users(scim_filter, ATTRIBUTES, page_size):
                 if "id" not in record:
@@ -124,6 +126,11 @@ class ListedView(GenesysView):
                 name = record.get("userName")
                 if isinstance(name, str) and name:
                     self._by_name[name.casefold()] = remote
+                others.update(other_installations(record, authority))
+        if others:
+            counts = ", ".join(f"{a}: {n}" for a, n in sorted(others.items()))
+            self._notes.append(f"{sum(others.values())} Genesys Cloud users are linked by other "
+                               f"cic-sts installations ({counts}); this one leaves them alone")
 
     def __len__(self) -> int:
         return len(self._by_id)
