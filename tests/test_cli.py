@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
