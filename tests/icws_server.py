@@ -81,6 +81,7 @@ class IcwsUser:
     email: str | None = None
     phones: dict[str, dict[str, Any]] = field(default_factory=dict)  # phoneNumberOfBusiness1...
     personal: dict[str, Any] = field(default_factory=dict)  # givenName, title, ...
+    workgroups: list[str] = field(default_factory=list)  # their names (CIC's ids)
 
     def record(self) -> dict[str, Any]:
         """The whole ICWS item; nulls are dropped when it is projected."""
@@ -90,6 +91,9 @@ class IcwsUser:
                                 "uri": f"/configuration/users/{self.user_id}"},
             "personalInformationProperties": {"emailAddress": self.email, **self.phones,
                                               **self.personal},
+            "workgroups": [{"id": name, "displayName": name,
+                            "uri": f"/configuration/workgroups/{name}"}
+                           for name in self.workgroups] or None,
         }
 
 

@@ -374,3 +374,52 @@ def test_an_unreachable_login_host_is_a_lost_connection(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("connection lost" in m for m in messages) == 1
     assert sum("connection restored" in m for m in messages) == 1
+
+
+def test_each_wait_asked_for_by_a_429_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """One INFO line per wait, saying how long and how many users wait (`pending`)."""
+    time_ = FakeTime()
+    answers = iter([429, 200, 429, 200])
+
+    def scim(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status == 429:
+            return httpx.Response(429, headers={"Retry-After": "30"},
+                                  json={"code": "too.many.requests.retry.after"})
+        return httpx.Response(200, json=user())
+
+    client = make_client(Server(scim), time_)
+    client.pending = lambda: 12
+    with caplog.at_level(logging.INFO, logger="idp.genesys.scim"):
+        client.get_user("u1")
+        client.get_user("u1")
+    waits = [r.getMessage() for r in caplog.records if "asks to wait" in r.getMessage()]
+    assert waits == ["Genesys Cloud asks to wait 30 s (429); 12 users pending"] * 2
+    assert client.waits == 2 and time_.now >= 1060
+    assert client.stats.snapshot() == {"successful": 2, "failed": 0, "retried": 2}
+
+
+def test_threads_meeting_the_same_429_start_one_pause() -> None:
+    time_ = FakeTime()
+    bucket = TokenBucket(300, clock=time_.clock, sleep=time_.sleep)
+    assert bucket.pause_until(time_.now + 30) is True
+    time_.now += 0.2  # the other threads' answers arrive a moment later
+    assert bucket.pause_until(time_.now + 30) is False
+    assert bucket.pause_until(time_.now + 45) is True  # asked for more: a new wait
+    time_.now += 60
+    assert bucket.pause_until(time_.now + 30) is True  # the pause is over: a new one
+
+
+def test_conflicts_are_counted_by_who_answers_them() -> None:
+    time_ = FakeTime()
+
+    def scim(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"scimType": "invalidVers", "detail": "changed"})
+
+    client = make_client(Server(scim), time_)
+    with pytest.raises(VersionConflict):
+        client.patch_user("u1", [], 'W/"1"')
+    assert client.stats.snapshot() == {"successful": 0, "failed": 0, "retried": 0}
+    client.count_conflict(retried=True)
+    client.count_conflict(retried=False)
+    assert client.stats.snapshot() == {"successful": 0, "failed": 1, "retried": 1}
