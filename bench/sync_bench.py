@@ -6,7 +6,8 @@ Runs `cic-sts sync apply` as an administrator would (a child process) and measur
 request log of the Genesys layer:
 
 1. a first sync of N users (rate limit out of the way: this measures the sync and the server);
-2. a no-op incremental pass over them (target: zero writes, under 5 s);
+2. a no-op incremental pass over them (target: zero writes, under 5 s, peak RSS of the sync
+   process under 150 MB);
 3. a pass with 1 % of the users changed (target: writes = changed users);
 4. with sync.rate_per_minute = 300 and the server enforcing 300 per rolling minute per token,
    the request rate achieved over `--rate-seconds` (target: at least 95 % of the limit, and no
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -76,33 +79,41 @@ Request = tuple[float, str, str, int, str]  # FakeGenesys.requests: time, method
 
 
 def sync_apply(config: Path, *,
-               stop_after: float | None = None) -> tuple[float, dict[str, Any], bool]:
+               stop_after: float | None = None) -> tuple[float, dict[str, Any], bool, int]:
     """Run `cic-sts sync apply --json`; with `stop_after`, SIGTERM it then (it finishes the
-    users in flight). Returns the seconds, the JSON report and whether it had to be stopped."""
+    users in flight). Returns the seconds, the JSON report, whether it had to be stopped, and
+    the process's peak resident memory in KiB (from wait4's rusage, the kernel's own count)."""
     started = time.monotonic()
-    stopped = False
-    with subprocess.Popen([sys.executable, "-m", "idp", "--config", str(config), "sync",
-                           "apply", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, cwd=ROOT) as process:
-        try:
-            out, err = process.communicate(timeout=stop_after)
-        except subprocess.TimeoutExpired:
-            stopped = True
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=60)
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen([sys.executable, "-m", "idp", "--config", str(config),
+                                    "sync", "apply", "--json"], stdout=subprocess.PIPE,
+                                   stderr=err, cwd=ROOT)
+        timer = threading.Timer(stop_after, process.send_signal, (signal.SIGTERM,)) \
+            if stop_after is not None else None
+        if timer is not None:
+            timer.start()
+        assert process.stdout is not None
+        out = process.stdout.read().decode()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stopped = timer is not None and not timer.is_alive()
+        if timer is not None:
+            timer.cancel()
+        err.seek(0)
+        errors = err.read().decode(errors="replace")
     seconds = time.monotonic() - started
     if not out.strip():
-        raise SystemExit(f"sync apply printed nothing (exit {process.returncode}): {err}")
-    return seconds, json.loads(out), stopped
+        raise SystemExit(f"sync apply printed nothing (exit {process.returncode}): {errors}")
+    return seconds, json.loads(out), stopped, usage.ru_maxrss
 
 
 def measure(name: str, genesys: FakeGenesys, config: Path, **kwargs: Any) -> dict[str, Any]:
     before_requests, before_writes = len(genesys.requests), genesys.writes
-    seconds, report, stopped = sync_apply(config, **kwargs)
+    seconds, report, stopped, peak_kib = sync_apply(config, **kwargs)
     row = {"pass": name, "seconds": round(seconds, 2),
            "requests": len(genesys.requests) - before_requests,
-           "writes": genesys.writes - before_writes, "results": {
-               k: v for k, v in report["results"].items() if v}, "stopped": stopped}
+           "writes": genesys.writes - before_writes, "peak_rss_mb": round(peak_kib / 1024, 1),
+           "results": {k: v for k, v in report["results"].items() if v}, "stopped": stopped}
     print(json.dumps(row), flush=True)
     return row
 
@@ -158,9 +169,10 @@ def main() -> None:
         finally:
             genesys.stop()
             backend.stop()
-    print("\n| pass | seconds | requests | writes |\n|---|---|---|---|")
+    print("\n| pass | seconds | requests | writes | peak RSS |\n|---|---|---|---|---|")
     for row in rows[:3]:
-        print(f"| {row['pass']} | {row['seconds']} | {row['requests']} | {row['writes']} |")
+        print(f"| {row['pass']} | {row['seconds']} | {row['requests']} | {row['writes']} | "
+              f"{row['peak_rss_mb']} MB |")
     print(f"\nrate limit 300/min: {rate['requests_in_window']} requests carried out in "
           f"{rate['window_seconds']} s = {rate['per_minute']}/min ({rate['of_limit']} of the "
           f"limit), 429 provoked by the sync: {rate['429_from_rate_limit']}; work still pending "

@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from idp.errors import (
@@ -56,6 +56,7 @@ from idp.sync.mapping import (
 from idp.sync.plan import PHASES, Action, Kind, Options, held_by, moving_away
 from idp.sync.state import SyncState, user_key
 from idp.sync.view import Remote, TargetedView, keep_fields
+from idp.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Outcome:
     message: str = ""
     genesys_id: str | None = None
     writes: int = 0
+    time: str = field(default_factory=utc_now, compare=False)  # when it was done
 
 
 class _Fatal(Exception):

@@ -198,7 +198,8 @@ class SyncService:
         history = History(self.state)
         history.record(uuid.uuid4().hex[:12], [
             Entry(o.action.user_id, str(o.action.kind), o.result, o.message or o.action.reason,
-                  tuple(HistoryChange(c.field, c.old, c.new) for c in o.action.changes))
+                  tuple(HistoryChange(c.field, c.old, c.new) for c in o.action.changes),
+                  o.time)
             for o in report.outcomes if o.result != "not attempted"])
         history.prune(settings.history_days)
 

@@ -32,7 +32,7 @@ class Entry:
     result: str  # what came of it: created, error, conflict, held, ...
     message: str = ""
     changes: tuple[Change, ...] = ()
-    time: str = ""  # set when recorded
+    time: str = ""  # when it happened; empty: when recorded
     pass_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -49,7 +49,8 @@ class History:
     def record(self, pass_id: str, entries: list[Entry]) -> None:
         """Add `entries`, all of one pass, in one transaction."""
         stamp = utc_now()
-        rows = [(user_key(e.user_id), e.user_id, stamp, pass_id, e.action, e.result, e.message,
+        rows = [(user_key(e.user_id), e.user_id, e.time or stamp, pass_id, e.action, e.result,
+                 e.message,
                  json.dumps([[c.field, c.old, c.new] for c in e.changes])) for e in entries]
         if not rows:
             return

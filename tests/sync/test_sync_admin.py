@@ -151,9 +151,9 @@ def test_users_by_state_and_the_health_exit_codes(setup: SyncSetup) -> None:
     setup.add("dave", "")
     assert setup.run("sync", "apply").exit_code == 0  # a conflict fails nobody's pass
     status = setup.run("sync", "status")
-    assert status.exit_code == 1 and "Status: WARNING (1 users in Conflict" in status.output
+    assert status.exit_code == 1 and "Status: WARNING (1 user in Conflict" in status.output
     listing = setup.run("sync", "status", "--state", "conflict")
-    assert listing.output.splitlines()[0] == "1 users Conflict"
+    assert listing.output.splitlines()[0] == "1 user in Conflict"
     assert "carol <carol@example.com>: e-mail carol@example.com belongs to" in listing.output
     shown = json.loads(setup.run("sync", "status", "--state", "not-synced", "--json").output)
     assert [(u["user_id"], u["status"], u["message"]) for u in shown["users"]] == [

@@ -19,6 +19,10 @@ _VERB = {Kind.CREATE: "to create", Kind.UPDATE: "to update", Kind.ADOPT: "to ado
 _ATTENTION_LABELS = {"error": "Error", "conflict": "Conflict", "skipped": "Not synced"}
 
 
+def users(count: int) -> str:
+    return f"{count} user" if count == 1 else f"{count} users"
+
+
 def print_plan(plan: Plan) -> None:
     how = ("compared with a full listing of Genesys Cloud" if plan.listed
            else "users changed in CIC since the last pass")
@@ -86,7 +90,7 @@ def print_attention(outcomes: list[Outcome]) -> None:
     """The users a pass left in Error, Conflict or Not synced, each with its reason."""
     if not outcomes:
         return
-    click.echo(f"{len(outcomes)} users need attention:")
+    click.echo(f"{users(len(outcomes))} need attention:")
     for outcome in outcomes:
         action = outcome.action
         name = action.user_id + (f" <{action.email}>" if action.email else "")

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from idp.commands.context import CliContext, echo_json, pass_cli
+from idp.commands.sync.output import users
 from idp.errors import SyncError
 from idp.sync.guard import Held
 from idp.sync.history import History
@@ -112,7 +113,7 @@ def _health(state: SyncState, as_json: bool) -> int:
         verdict.worse(2, f"Genesys Cloud API health: {api_value}")
     for status_, label in ((ERROR, "Error"), (CONFLICT, "Conflict")):
         if counts.get(status_):
-            verdict.worse(1, f"{counts[status_]} users in {label} (`cic-sts sync status "
+            verdict.worse(1, f"{users(counts[status_])} in {label} (`cic-sts sync status "
                              f"--state {status_}`)")
 
     if as_json:
@@ -201,13 +202,13 @@ def _user_json(user: UserState) -> dict[str, Any]:
 
 
 def _by_state(state: SyncState, wanted: str, as_json: bool) -> None:
-    users = state.by_status(STATES[wanted])
+    found = state.by_status(STATES[wanted])
     if as_json:
-        echo_json({"schema": SCHEMA_VERSION, "state": STATES[wanted], "count": len(users),
-                   "users": [_user_json(u) for u in users]})
+        echo_json({"schema": SCHEMA_VERSION, "state": STATES[wanted], "count": len(found),
+                   "users": [_user_json(u) for u in found]})
         return
-    click.echo(f"{len(users)} users {STATUS_LABELS[STATES[wanted]]}")
-    for user in users:
+    click.echo(f"{users(len(found))} in {STATUS_LABELS[STATES[wanted]]}")
+    for user in found:
         name = user.user_id + (f" <{user.email}>" if user.email else "")
         click.echo(f"  {name}: {user.message}" if user.message else f"  {name}")
 
