@@ -35,12 +35,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
-from idp.sync.guard import Held, Limit
+from idp.sync.actions import PHASES, REMOVALS, Action, Kind, Options, Plan
 from idp.sync.mapping import (
-    Desired,
     FieldChange,
     Mapped,
     current_fields,
@@ -49,86 +46,21 @@ from idp.sync.mapping import (
     map_user,
     other_installations,
 )
-from idp.sync.scope import Scope
+from idp.sync.removals import (
+    Removal,
+    allowed_removals,
+    hold_if_too_many,
+    maybe_created,
+    plan_orphans,
+    plan_removals,
+    recorded,
+)
 from idp.sync.sources import Snapshot
-from idp.sync.state import CREATING, DEACTIVATED, ERROR, NOT_SYNCED, SYNCED, UserState, user_key
+from idp.sync.state import DEACTIVATED, SYNCED, UserState, user_key
 from idp.sync.view import GenesysView, Remote
 
-
-class Kind(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    ADOPT = "adopt"  # take over a Genesys Cloud user the sync did not create
-    LINK = "link"  # Genesys Cloud already has it right; only our state changes
-    DEACTIVATE = "deactivate"
-    DELETE = "delete"
-    SKIP = "skip"  # not synced, with the reason
-    CONFLICT = "conflict"  # not synced: someone else's Genesys Cloud user is in the way
-    FORGET = "forget"  # gone from CIC and never in Genesys Cloud: only our state row goes
-    HOLD = "hold"  # a removal held back: the pass would remove more users than its limit
-
-
-#: Kinds that send requests to Genesys Cloud, in the order a pass carries them out: removals
-#: first and renames before creates, so that an e-mail given up is free to be taken.
-PHASES = ((Kind.DEACTIVATE, Kind.DELETE), (Kind.UPDATE, Kind.ADOPT, Kind.LINK), (Kind.CREATE,))
-
-#: Kinds that remove a Genesys Cloud user (and count against the pass's limit).
-REMOVALS = (Kind.DEACTIVATE, Kind.DELETE)
-
-
-@dataclass(frozen=True)
-class Action:
-    kind: Kind
-    user_id: str
-    email: str = ""
-    reason: str = ""
-    changes: tuple[FieldChange, ...] = ()
-    warnings: tuple[str, ...] = ()
-    desired: Desired | None = None
-    remote: Remote | None = None
-    in_cic: bool = True  # for removals: whether the CIC user still exists
-
-
-@dataclass(frozen=True)
-class Options:
-    authority: str = "cic-sts"
-    default_country: str = ""
-    deactivate_missing: bool = True
-    delete_instead_of_deactivate: bool = False
-    adopt_existing: bool = False
-    page_size: int = 25
-    force: bool = False  # Force Complete Sync: every field of every user is sent
-    full: bool = False  # compare with a full listing of Genesys Cloud (implied by force)
-    limit: Limit = field(default_factory=Limit)  # removals one pass may make
-    scope: Scope = field(default_factory=Scope)
-    max_display_name: int = 255
-    only: str | None = None  # one CIC user ID: a pass for that user alone (provision on demand)
-
-
-@dataclass
-class Plan:
-    actions: list[Action]
-    unchanged: int
-    source_users: int
-    listed: bool  # whether Genesys Cloud was listed in full (else looked at user by user)
-    notes: list[str] = field(default_factory=list)
-    source_problems: list[str] = field(default_factory=list)  # entries the source could not read
-    #: user_key(CIC user ID) -> the e-mail (casefolded) each syncable CIC user should have
-    targets: dict[str, str] = field(default_factory=dict)
-    held: Held | None = None  # set when the pass's removals were held back
-    out_of_scope: int = 0  # CIC users outside sync.include / sync.exclude
-    without_email: int = 0  # CIC users in scope without a business e-mail
-    #: user_key of every CIC user in scope with a business e-mail ("User Sync N / M")
-    syncable: set[str] = field(default_factory=set)
-
-    def count(self, kind: Kind) -> int:
-        return sum(1 for a in self.actions if a.kind == kind)
-
-    @property
-    def writes(self) -> int:
-        """Actions that will send a write request (before retries and re-reads)."""
-        return sum(1 for a in self.actions if a.kind in (Kind.CREATE, Kind.UPDATE, Kind.ADOPT,
-                                                         Kind.DEACTIVATE, Kind.DELETE))
+__all__ = ["PHASES", "REMOVALS", "Action", "Kind", "Options", "Plan", "held_by", "make_plan",
+           "moving_away"]
 
 
 ViewFactory = Callable[[bool], GenesysView]  # listed? -> view
@@ -163,7 +95,7 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
     notes: list[str] = []
     unchanged = 0
     pending: list[Mapped] = []  # syncable users that need a look at Genesys Cloud
-    removals: list[tuple[UserState, str, bool]] = []  # (state, reason, still in CIC)
+    removals: list[Removal] = []  # (state, reason, still in CIC)
 
     for m in chosen:
         key = user_key(m.user.user_id)
@@ -171,10 +103,10 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
         reason = m.reason or shared.get(key, "")
         if reason:
             if (m.desired is None and m.reason == "no business e-mail" and state is not None
-                    and (state.genesys_active or _maybe_created(state))
+                    and (state.genesys_active or maybe_created(state))
                     and options.deactivate_missing):
-                removals.append((state, "no business e-mail", True))
-            elif _recorded(state, reason):
+                removals.append(Removal(state, "no business e-mail", True))
+            elif recorded(state, reason):
                 unchanged += 1  # already recorded, with what was done about it
             else:
                 actions.append(Action(Kind.SKIP, m.user.user_id, m.user.email, reason,
@@ -191,8 +123,8 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
         if key in in_source:
             continue
         reason, in_cic = out_of_scope.get(key, "no longer in CIC"), key in out_of_scope
-        if state.genesys_active or (_maybe_created(state) and options.deactivate_missing):
-            removals.append((state, reason, in_cic))
+        if state.genesys_active or (maybe_created(state) and options.deactivate_missing):
+            removals.append(Removal(state, reason, in_cic))
         elif (state.genesys_id is None and state.status != DEACTIVATED and snapshot.complete
               and snapshot.users):
             # Not synced (no e-mail, a conflict) and now gone: nothing of it in Genesys Cloud
@@ -200,7 +132,7 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
             # as the user would have: its link finds it if the CIC user comes back).
             actions.append(Action(Kind.FORGET, state.user_id, state.email, reason,
                                   in_cic=in_cic))
-    removals = _allowed_removals(removals, snapshot, options, notes, actions)
+    removals = allowed_removals(removals, snapshot, options, notes, actions)
 
     unlinked = sum(1 for m in pending
                    if (states.get(user_key(m.user.user_id)) or _NO_STATE).genesys_id is None)
@@ -217,9 +149,9 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
     view = open_view(listed)
     plan.listed = view.exact
     notes.extend(view.notes())
-    _plan_removals(plan, removals, view, options)
+    plan_removals(plan, removals, view, options)
     if snapshot.complete and snapshot.users and options.deactivate_missing:
-        _plan_orphans(plan, view, in_source | {k for k, s in states.items() if s.genesys_id},
+        plan_orphans(plan, view, in_source | {k for k, s in states.items() if s.genesys_id},
                       out_of_scope, options)
     for m in pending:
         action = _plan_user(m, states.get(user_key(m.user.user_id)), view, options, targets)
@@ -227,95 +159,11 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
             plan.unchanged += 1
         else:
             actions.append(action)
-    _hold_if_too_many(plan, linked_active, options)
+    hold_if_too_many(plan, linked_active, options)
     return plan
 
 
-def _recorded(state: UserState | None, reason: str) -> bool:
-    """Whether the state row already says the user is not synced for `reason`."""
-    return (state is not None and state.status == NOT_SYNCED
-            and (state.message == reason or state.message.startswith(reason + ":")))
-
-
-def _plan_removals(plan: Plan, removals: list[tuple[UserState, str, bool]], view: GenesysView,
-                   options: Options) -> None:
-    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
-    removed_ids: set[str] = set()
-    for state, reason, still_in_cic in removals:
-        if state.genesys_id is None:
-            # An interrupted create: whatever it left in Genesys Cloud carries our link.
-            remote = view.lookup(state.user_id, state.email, before=state).by_link
-            if (remote is None or remote.id in removed_ids
-                    or (remote.record.get("active") is False and kind == Kind.DEACTIVATE)):
-                plan.actions.append(
-                    Action(Kind.SKIP, state.user_id, "", reason) if still_in_cic else
-                    Action(Kind.FORGET, state.user_id, state.email,
-                           f"{reason}; no active Genesys Cloud user of it", in_cic=False))
-                continue
-        else:
-            remote = view.linked(state)  # None: already gone from Genesys Cloud
-        others = other_installations(remote.record, options.authority) if remote else []
-        if remote is not None and others:
-            kept = (f"{reason}; its Genesys Cloud user {remote.id} is also linked by another "
-                    f"cic-sts installation ({', '.join(others)}): left active")
-            if _recorded(state, kept):
-                plan.unchanged += 1
-            else:
-                plan.actions.append(Action(Kind.SKIP, state.user_id, state.email, kept,
-                                           in_cic=still_in_cic))
-            continue
-        if remote is not None:
-            removed_ids.add(remote.id)
-        plan.actions.append(Action(kind, state.user_id, state.email, reason, remote=remote,
-                                   in_cic=still_in_cic))
-
-
-def _plan_orphans(plan: Plan, view: GenesysView, known: set[str],
-                  out_of_scope: dict[str, str], options: Options) -> None:
-    """Users carrying our link for a CIC user neither the source nor the state knows: ours,
-    from a lost state database or an interrupted pass, and their CIC user is gone."""
-    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
-    removing = {a.remote.id for a in plan.actions if a.remote is not None}
-    for remote in view.orphans(known):
-        owner = link_of(remote.record, options.authority) or "?"
-        if options.only is not None and user_key(owner) != user_key(options.only):
-            continue
-        if remote.id in removing or remote.record.get("active") is False:
-            continue
-        others = other_installations(remote.record, options.authority)
-        if others:
-            plan.notes.append(f"Genesys Cloud user {remote.id} carries the link to CIC user "
-                              f"{owner}, gone from CIC, but is also linked by another cic-sts "
-                              f"installation ({', '.join(others)}): left active")
-            continue
-        reason = out_of_scope.get(user_key(owner), "no longer in CIC")
-        plan.actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
-                                   f"{reason} (linked in Genesys Cloud only)", remote=remote,
-                                   in_cic=user_key(owner) in out_of_scope))
-
-
-def _hold_if_too_many(plan: Plan, linked: int, options: Options) -> None:
-    """Turn every removal into a HOLD when there are more than the pass may make."""
-    removing = [a for a in plan.actions if a.kind in REMOVALS and a.remote is not None]
-    verb = "deleted" if options.delete_instead_of_deactivate else "deactivated"
-    held = options.limit.check(len(removing), linked, verb)
-    if held is None:
-        return
-    plan.held = held
-    chosen = {id(a) for a in removing}
-    plan.actions = [
-        Action(Kind.HOLD, a.user_id, a.email, f"{a.reason}; not {verb}: the pass was held",
-               remote=a.remote, in_cic=a.in_cic) if id(a) in chosen else a
-        for a in plan.actions]
-
-
 _NO_STATE = UserState("", "", "", "", None, None, None, None, None, "")
-
-
-def _maybe_created(state: UserState) -> bool:
-    """Whether a row without a Genesys Cloud id may still have one there: a create was sent
-    and its outcome never recorded (killed, or failed without an answer)."""
-    return state.genesys_id is None and state.status in (CREATING, ERROR)
 
 
 def moving_away(holder: Remote, email: str, targets: dict[str, str], authority: str) -> bool:
@@ -343,30 +191,6 @@ def _shared_emails(mapped: list[Mapped]) -> dict[str, str]:
                 reasons[m.user.user_id.casefold()] = (
                     f"e-mail {email} is used by {len(users)} CIC users ({names})")
     return reasons
-
-
-def _allowed_removals(removals: list[tuple[UserState, str, bool]], snapshot: Snapshot,
-                      options: Options, notes: list[str],
-                      actions: list[Action]) -> list[tuple[UserState, str, bool]]:
-    gone = [r for r in removals if not r[2]]
-    if gone and not snapshot.complete:
-        notes.append(f"{len(gone)} Genesys Cloud users of CIC users missing from the source are "
-                     f"left as they are: the source had {len(snapshot.problems)} unreadable "
-                     "entries")
-        return [r for r in removals if r[2]]
-    if gone and not snapshot.users:
-        notes.append(f"the source has no users at all: its {len(gone)} Genesys Cloud users are "
-                     "left as they are (an empty export is more likely a mistake than the end "
-                     "of every user)")
-        return [r for r in removals if r[2]]
-    if gone and not options.deactivate_missing:
-        for state, reason, _ in gone:
-            message = f"{reason}; left active (sync.deactivate_missing = false)"
-            if state.message != message:
-                actions.append(Action(Kind.SKIP, state.user_id, state.email, message,
-                                      in_cic=False))
-        return [r for r in removals if r[2]]
-    return removals
 
 
 def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
