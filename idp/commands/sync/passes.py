@@ -180,7 +180,7 @@ def one_pass(service: SyncService, *, quiet: bool, show_plan: bool = False,
             elif not quiet:
                 click.echo(outcome_line(outcome))
 
-    with _logs_above(lambda: bar) if interactive else nullcontext():
+    with _logs_above(lambda: bar, lock) if interactive else nullcontext():
         try:
             report = service.apply(on_plan=on_plan, on_outcome=on_outcome, **pass_options)
         finally:
@@ -202,29 +202,34 @@ def report_pass(report: PassReport) -> None:
 
 
 class _AboveTheBar(logging.Handler):
-    """Writes log records above a progress bar: clear its line, write, draw it again."""
+    """Writes log records above a progress bar: clear its line, write, draw it again, holding
+    the lock the bar is updated under (records come from the workers' threads)."""
 
-    def __init__(self, bar: Callable[[], Any], formatter: logging.Formatter | None) -> None:
+    def __init__(self, bar: Callable[[], Any], lock: threading.Lock,
+                 formatter: logging.Formatter | None) -> None:
         super().__init__()
         self._bar = bar
+        self._drawing = lock
         self.setFormatter(formatter or logging.Formatter())
 
     def emit(self, record: logging.LogRecord) -> None:
-        bar = self._bar()
-        if bar is not None:
-            click.echo("\r\x1b[K", nl=False)
-        click.echo(self.format(record), err=True)
-        if bar is not None:
-            bar.render_progress()
+        text = self.format(record)
+        with self._drawing:
+            bar = self._bar()
+            if bar is not None:
+                click.echo("\r\x1b[K", nl=False)
+            click.echo(text, err=True)
+            if bar is not None:
+                bar.render_progress()
 
 
 @contextmanager
-def _logs_above(bar: Callable[[], Any]) -> Iterator[None]:
+def _logs_above(bar: Callable[[], Any], lock: threading.Lock) -> Iterator[None]:
     """While a pass runs, route the root logger's lines above the progress bar."""
     root = logging.getLogger()
     previous = root.handlers[:]
     formatter = previous[0].formatter if previous else None
-    root.handlers = [_AboveTheBar(bar, formatter)]
+    root.handlers = [_AboveTheBar(bar, lock, formatter)]
     try:
         yield
     finally:
