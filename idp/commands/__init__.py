@@ -7,6 +7,7 @@ import click
 from idp.commands.demo import demo
 from idp.commands.genesys import genesys_settings
 from idp.commands.init import init
+from idp.commands.install import install_service
 from idp.commands.keys import new_signing_key
 from idp.commands.proxy import proxy
 from idp.commands.serve import serve
@@ -14,4 +15,4 @@ from idp.commands.sync import sync
 from idp.commands.users import users
 
 COMMANDS: list[click.Command] = [init, serve, users, genesys_settings, new_signing_key, demo,
-                                  proxy, sync]
+                                  proxy, sync, install_service]

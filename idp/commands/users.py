@@ -6,6 +6,7 @@ scripts and the demo only) the visible `--password` option.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,22 @@ from idp.errors import DirectoryError
 
 
 def _directory(cli_ctx: CliContext) -> LocalDirectory:
-    return LocalDirectory(cli_ctx.config().directory.database)
+    database = cli_ctx.config().directory.database
+    if os.geteuid() == 0 and database.exists() and database.stat().st_uid != 0:
+        # root would leave root-owned journal files the service cannot open
+        owner = database.stat().st_uid
+        raise DirectoryError(f"{database} belongs to uid {owner}: run this as that user "
+                             f"(sudo -u {_user_name(owner)} ...)")
+    return LocalDirectory(database)
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"#{uid}"
 
 
 def _stdin_is_tty() -> bool:

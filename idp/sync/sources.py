@@ -15,6 +15,7 @@ from pathlib import Path
 from idp.auth.base import CicUser
 from idp.auth.csvfile import read_users_csv
 from idp.auth.local import LocalDirectory
+from idp.demo.identity import is_demo_user
 from idp.errors import DirectoryError, SyncError
 
 
@@ -54,9 +55,11 @@ class DirectorySource(UserSource):
             raise SyncError(f"no {self.description} (create it with `cic-sts users add` or "
                             "`cic-sts users import`)")
         try:
-            return Snapshot(LocalDirectory(self._database).list_users())
+            users = LocalDirectory(self._database).list_users()
         except DirectoryError as exc:
             raise SyncError(f"cannot read the {self.description}: {exc}") from None
+        # The demo's user (README password) is never provisioned: see idp.demo.identity.
+        return Snapshot([user for user in users if not is_demo_user(user)])
 
 
 class CsvSource(UserSource):
