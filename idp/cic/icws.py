@@ -58,6 +58,7 @@ from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
 from idp.cic.users import USER_SELECT, UnexpectedRecord, user_from_icws
 from idp.config import IcwsSettings
 from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError
+from idp.observe.metrics import ICWS_FAILOVERS, ICWS_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +267,8 @@ class IcwsClient:
                 continue
             if response.status_code == 201:
                 session = self._session(server, response, tried)
+                if len(tried) > 1:
+                    ICWS_FAILOVERS.inc()
                 self._preferred = server
                 return session
             error = IcwsError.of(response)
@@ -332,7 +335,8 @@ class IcwsClient:
             left = time_left()
             if left is None or left <= 0:
                 raise httpx.ConnectTimeout("no time left for the request")
-            return self._http.request(method, url, timeout=left, **kwargs)
+            with ICWS_SECONDS.time():
+                return self._http.request(method, url, timeout=left, **kwargs)
 
 
 @dataclass

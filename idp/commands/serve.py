@@ -10,6 +10,7 @@ import click
 from idp.commands.context import CliContext, pass_cli
 from idp.demo.identity import demo_leftovers
 from idp.errors import ConfigError
+from idp.observe.certificates import expiry_warnings
 from idp.web import build_sts
 
 
@@ -30,6 +31,11 @@ def serve(cli: CliContext, bind: str | None, check: bool, allow_demo: bool) -> N
     sts = build_sts(config)  # fails here, with one clear line, before gunicorn forks anything
     click.echo(f"configuration OK: {len(sts.registry)} service provider(s), "
                f"issuer {config.entity_id}", err=True)
+    for info in sts.certificates:
+        click.echo(f"{info.label} {info.path}: expires {info.not_after:%Y-%m-%d %H:%M} UTC, "
+                   f"SHA-256 {info.sha256}", err=True)
+    for warning in expiry_warnings(config, sts.certificates):
+        click.echo(f"warning: {warning}", err=True)
     if config.server.threads:
         click.echo("warning: server.threads is ignored (gevent workers); remove it, and set "
                    "server.connections if the default of 1000 per worker does not suit",

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from idp.errors import StateUnavailable
+from idp.observe.metrics import REDIS_ERRORS
 
 
 class Store(ABC):
@@ -112,6 +113,7 @@ class RedisStore(Store):
         try:
             yield
         except RedisError as exc:
+            REDIS_ERRORS.inc()
             raise StateUnavailable(f"the shared state store (Redis) is unavailable: "
                                    f"{type(exc).__name__}") from None
 
