@@ -103,6 +103,12 @@ class DirectorySettings:
     backend: str = setting(
         "local", "Who checks user IDs and passwords: local (the local directory) or icws "
         "(CIC itself, over ICWS; see [icws]).")
+    password_min_length: int = setting(
+        12, "Shortest password `users add`, `users set-password` and `users import` accept "
+        "for the local directory (also refused: the user ID, common passwords).")
+    password_denied: list[str] = setting(
+        [], "Passwords refused besides the built-in list of common ones (compared ignoring "
+        "letter case and trailing digits or punctuation), e.g. the company's name.")
 
 
 @dataclass(frozen=True)

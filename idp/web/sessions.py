@@ -103,10 +103,14 @@ class EncryptedCookieSessionInterface(SessionInterface):
         _set_cookie(self, app, response, base64.urlsafe_b64encode(blob).decode().rstrip("="))
 
 
+#: Redis keys of STS sessions: the prefix, then the session ID (the cookie's value).
+SESSION_PREFIX = "cic-sts:session:"
+
+
 class RedisSessionInterface(SessionInterface):
     session_class = StsSession
 
-    def __init__(self, client: Any, prefix: str = "cic-sts:session:") -> None:
+    def __init__(self, client: Any, prefix: str = SESSION_PREFIX) -> None:
         self._redis = client
         self._prefix = prefix
 

@@ -51,6 +51,7 @@ from idp.web.state import (
     current_session,
     start_session,
 )
+from idp.web.store import throttle_key
 
 bp = Blueprint("sso", __name__)
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def _logon_form() -> Response:
     user_id = request.form.get("user_id", "").strip()
     password = request.form.get("password", "")
     limits = ctx.config.state
-    user_key = f"logon-attempts:user:{user_id.casefold()[:128]}"
+    user_key = throttle_key(user_id)
     address_key = f"failed-logons:address:{g.client}"
     # Read a counter first: with Redis down this is the clear 503, where a CSRF token that
     # could not be stored would otherwise show as an expired form.

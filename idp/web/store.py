@@ -17,6 +17,11 @@ from idp.errors import StateUnavailable
 from idp.observe.metrics import REDIS_ERRORS
 
 
+def throttle_key(user_id: str) -> str:
+    """The key of the failed-logon counter of a user ID, as typed (case does not matter)."""
+    return f"logon-attempts:user:{user_id.casefold()[:128]}"
+
+
 class Store(ABC):
     @abstractmethod
     def add_once(self, key: str, ttl: int) -> bool:
