@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import urlsplit
 
 from flask import Blueprint, g, jsonify, make_response
 from werkzeug.wrappers import Response
@@ -21,6 +23,8 @@ def metadata() -> Response:
     body = idp_metadata(ctx.config.entity_id, g.remap.base_url, ctx.certificate_bodies)
     response = make_response(body)
     response.headers["Content-Type"] = "application/samlmetadata+xml"
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(ctx.config.entity_id).hostname or "cic-sts")
+    response.headers["Content-Disposition"] = f'attachment; filename="{host}-idp-metadata.xml"'
     return response
 
 
