@@ -205,6 +205,11 @@ def test_the_sts_started_as_the_unit_answers_readyz(installed: Installed,
                if line.startswith("cic-sts:"))
     assert uid.group(1) == cic.split(":")[2]  # gunicorn's master runs as cic-sts
     assert re.search(r"^NoNewPrivs:\s+1", status, re.M)
+    # the workers' metrics live in the unit's RuntimeDirectory and add up
+    scraped = httpx.get(f"https://127.0.0.1:{installed.port}/metrics", verify=False)
+    assert scraped.status_code == 200
+    assert 'cic_sts_request_duration_seconds_count{endpoint="health.readyz"}' in scraped.text
+    assert list(installed.upper("/run/cic-sts/metrics").glob("*.db"))
 
 
 @needs_root
