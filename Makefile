@@ -3,20 +3,24 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
+# The versions the suite passed with; `make constraints` refreshes them.
+PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
+DEMO    ?= .demo
 
-.PHONY: run test lint bench bench-sync system-deps clean
+.PHONY: run test lint bench bench-sync system-deps constraints clean
 
 system-deps:
-	@bash scripts/system-deps.sh
+	@bash scripts/system-deps.sh test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
 	@touch $(STAMP)
 
-run: system-deps $(STAMP)
-	$(VENV)/bin/cic-sts demo
+# Everything the demo writes stays in $(DEMO)/ (git-ignored); it listens on 127.0.0.1 only.
+run: $(STAMP)
+	$(VENV)/bin/cic-sts demo --dir $(DEMO)
 
 lint: $(STAMP)
 	$(PY) -m ruff check idp tests bench
@@ -25,12 +29,27 @@ lint: $(STAMP)
 test: system-deps $(STAMP) lint
 	$(PY) -m pytest -q
 
-bench: system-deps $(STAMP)
+bench: $(STAMP)
+	@bash scripts/system-deps.sh bench
 	$(PY) bench/sso_throughput.py
 
 # The sync against the local SCIM server: 10,000 users, no-op and 1 % passes, the 300/min pace.
 bench-sync: $(STAMP)
 	$(PY) bench/sync_bench.py
+
+# Newest versions within pyproject's bounds, in a scratch venv; constraints.txt is replaced
+# only when the whole suite passes with them.
+constraints: system-deps
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet --upgrade pip
+	.venv-constraints/bin/python -m pip install --quiet -e '.[test]'
+	.venv-constraints/bin/python -m pytest -q
+	( echo "# Versions the whole test suite passed with (Python 3.11, Debian 12); refreshed by"; \
+	  echo "# \`make constraints\`. Used by make run, make test and deploy/install.sh."; \
+	  .venv-constraints/bin/python -m pip freeze --exclude-editable | grep -iv '^cic.sts' ) \
+	  > constraints.txt
+	rm -rf .venv-constraints
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,3 +12,13 @@ def is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_loopback(value: str) -> bool:
+    """Whether `value` is a loopback address literal (127.0.0.0/8, ::1) or "localhost"."""
+    if value == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        return False

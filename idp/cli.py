@@ -39,7 +39,8 @@ class StsGroup(click.Group):
 
 @click.group(cls=StsGroup)
 @click.option("--config", "-c", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Configuration file (default: $CIC_STS_CONFIG or ./cic-sts.toml).")
+              help="Configuration file (default: $CIC_STS_CONFIG, ./cic-sts.toml, else "
+                   "/etc/cic-sts/cic-sts.toml).")
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="cic-sts")
 @click.pass_context

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 
 from idp.config import load_config
+from idp.observe import multiproc
 
 _config = load_config()
+# Before any worker imports prometheus_client: all workers' metrics in one folder.
+multiproc.prepare()
 
 bind = [os.environ.get("CIC_STS_BIND") or f"{_config.server.bind}:{_config.server.port}"]
 certfile = str(_config.server.tls_certificate)
@@ -32,3 +35,7 @@ wsgi_app = "idp.wsgi:app"
 # gunicorn's control socket lives at one fixed path per user; two STS instances on one machine
 # (a switchover pair under test) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def on_exit(server: object) -> None:
+    multiproc.cleanup()

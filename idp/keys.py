@@ -97,12 +97,13 @@ def generate_signing_pair(key_path: Path, cert_path: Path, entity_id: str,
     return written
 
 
-def generate_tls_pair(key_path: Path, cert_path: Path, names: list[str], force: bool) -> Written:
+def generate_tls_pair(key_path: Path, cert_path: Path, names: list[str], force: bool,
+                      days: int = 825) -> Written:
     """ECDSA P-256 key (cheap handshakes) and a self-signed server certificate for `names`."""
     if key_path.exists() and not force:
         return Written(key_path, created=False)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _self_signed(key, names[0], names, days=825, server_auth=True)
+    cert = _self_signed(key, names[0], names, days=days, server_auth=True)
     written = write_private(key_path, _pem_key(key), force=True)
     write_public(cert_path, _pem_cert(cert))
     return written

@@ -70,11 +70,12 @@ def wait_until_responds(url: str, timeout: float = 20.0, process: subprocess.Pop
 
 
 @contextmanager
-def sts_server(config: Path, bind: str, log: Path, gunicorn_args: str = ""
-               ) -> Iterator[subprocess.Popen[bytes]]:
+def sts_server(config: Path, bind: str, log: Path, gunicorn_args: str = "",
+               env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """`cic-sts serve` (real gunicorn over TLS) on `bind`, stopped at the end; `gunicorn_args`
     override settings the way an operator would, through $GUNICORN_CMD_ARGS."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GUNICORN_CMD_ARGS": gunicorn_args}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GUNICORN_CMD_ARGS": gunicorn_args,
+           **(env or {})}
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "idp", "--config", str(config), "serve", "--bind", bind],

@@ -171,25 +171,26 @@ def test_genesys_settings(tmp_path: Path) -> None:
 def test_genesys_settings_json(tmp_path: Path) -> None:
     config_file = genesys_setup(tmp_path)
     values = json.loads(run(config_file, "genesys-settings", "--json").stdout)
-    assert values["Target URL"] == TARGET_URL
-    assert values["Provider's Issuer URI"] == "https://sts.example.com"
-    assert values["Relying Party Identifier"] == "urn:test"
-    assert values["Name Identifier Format"] == NAMEID_EMAIL
-    assert values["Certificate"] == (tmp_path / "certs/saml-signing.crt").read_text().strip()
+    assert values["target_url"] == TARGET_URL
+    assert values["issuer_uri"] == "https://sts.example.com"
+    assert values["relying_party_identifier"] == "urn:test"
+    assert values["name_identifier_format"] == NAMEID_EMAIL
+    pem = (tmp_path / "certs/saml-signing.crt").read_text().strip()
+    assert [c["pem"] for c in values["certificates"]] == [pem]
     # the same values as the text form
     text = run(config_file, "genesys-settings").output
-    for label, value in values.items():
-        if "\n" in value:
-            assert f"{label}:\n{value}\n" in text
-        else:
-            assert f"{label}: {value}\n" in text
+    for label, key in (("Target URL", "target_url"), ("Provider's Issuer URI", "issuer_uri"),
+                       ("Relying Party Identifier", "relying_party_identifier"),
+                       ("Single Logout URI", "single_logout_uri")):
+        assert f"{label}: {values[key]}\n" in text
+    assert f"Certificate:\n{pem}\n" in text
 
 
 def test_genesys_settings_config_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config_file = genesys_setup(tmp_path)
     monkeypatch.setenv("CIC_STS_CONFIG", str(config_file))
     result = CliRunner().invoke(cli, ["genesys-settings", "--json"], catch_exceptions=False)
-    assert json.loads(result.stdout)["Target URL"] == TARGET_URL
+    assert json.loads(result.stdout)["target_url"] == TARGET_URL
 
 
 def test_unknown_key_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -234,10 +235,11 @@ def test_key_rollover_publishes_both_certificates(tmp_path: Path) -> None:
     config_file.write_text(config_file.read_text().replace(
         "[idp]\n", '[idp]\nnext_signing_certificate = "certs/next.crt"\n'))
     shown = json.loads(runner.invoke(cli, ["--config", str(config_file), "genesys-settings",
-                                           "--json"]).output)
+                                           "--json"]).stdout)
     next_pem = (tmp_path / "certs" / "next.crt").read_text().strip()
-    assert shown["Certificate (next, for the rollover)"] == next_pem
-    assert shown["Certificate"] != next_pem
+    assert [c["role"] for c in shown["certificates"]] == ["saml_signing", "saml_signing_next"]
+    assert shown["certificates"][1]["pem"] == next_pem
+    assert shown["certificates"][0]["pem"] != next_pem
     app = create_app(load_config(config_file))
     metadata = app.test_client().get("/ICNotifierIDP/metadata",
                                      base_url="https://sts.example.com:8043")

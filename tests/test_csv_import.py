@@ -165,8 +165,10 @@ def test_unreadable_files(tmp_path: Path) -> None:
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr("idp.auth.local.PasswordHasher", cheap_hasher)  # fast tests
     path = tmp_path / "cic-sts.toml"
+    # Short passwords keep these tests readable; the policy has its own (tests/test_admin.py).
     path.write_text('[server]\nmachine_names = ["sts.example.com"]\n\n'
-                    '[directory]\ndatabase = "users.db"\n', encoding="utf-8")
+                    '[directory]\ndatabase = "users.db"\npassword_min_length = 1\n',
+                    encoding="utf-8")
     return path
 
 

@@ -60,6 +60,7 @@ from idp.cic.paging import Page, read_all
 from idp.cic.users import USER_SELECT, WORKGROUPS, UnexpectedRecord, user_from_icws
 from idp.config import IcwsSettings
 from idp.errors import AuthenticationFailed, ConfigError
+from idp.observe.metrics import ICWS_FAILOVERS, ICWS_SECONDS
 
 __all__ = ["IcwsClient", "IcwsError", "IcwsSession", "IcwsUnavailable", "IncompleteList",
            "ListChanged", "SessionLost", "deadline", "time_left"]
@@ -253,6 +254,8 @@ class IcwsClient:
                 continue
             if response.status_code == 201:
                 session = self._session(server, response, tried)
+                if len(tried) > 1:
+                    ICWS_FAILOVERS.inc()
                 self._preferred = server
                 return session
             error = IcwsError.of(response)
@@ -319,7 +322,8 @@ class IcwsClient:
             left = time_left()
             if left is None or left <= 0:
                 raise httpx.ConnectTimeout("no time left for the request")
-            return self._http.request(method, url, timeout=left, **kwargs)
+            with ICWS_SECONDS.time():
+                return self._http.request(method, url, timeout=left, **kwargs)
 
 
 @dataclass

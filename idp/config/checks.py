@@ -73,6 +73,14 @@ def check(config: Config) -> None:
             raise ConfigError(f"genesys.api_base_url: {base_url_problem(g.api_base_url)}")
     _check_sync(config.sync)
     _check_icws(config)
+    if config.directory.password_min_length < 1:
+        raise ConfigError("directory.password_min_length: must be at least 1")
+    for cidr in config.monitoring.metrics_allowed:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"monitoring.metrics_allowed: {cidr!r} is not an address or CIDR") from None
 
 
 def _check_sync(sync: SyncSettings) -> None:

@@ -18,6 +18,7 @@ from idp.config.sections import (
     IcwsSettings,
     IdpSettings,
     LaunchSettings,
+    MonitoringSettings,
     ProxySettings,
     Secret,
     ServerSettings,
@@ -30,6 +31,9 @@ from idp.genesys.regions import region_domain
 
 DEFAULT_CONFIG = "cic-sts.toml"
 CONFIG_ENV = "CIC_STS_CONFIG"
+#: Where `cic-sts install-service` puts the configuration; used when nothing else is named and
+#: the working directory has none, so that administrators need not name it on every command.
+SYSTEM_CONFIG = Path("/etc/cic-sts/cic-sts.toml")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Config:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     icws: IcwsSettings = field(default_factory=IcwsSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @property
     def public_host(self) -> str:
@@ -95,7 +100,11 @@ def documented_settings() -> list[tuple[str, str, str]]:
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    named = explicit or os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    local = Path(DEFAULT_CONFIG)
+    return SYSTEM_CONFIG if not local.exists() and SYSTEM_CONFIG.exists() else local
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -135,6 +144,7 @@ def parse_config(raw: dict[str, Any], file: Path) -> Config:
         proxy=_section(ProxySettings, "proxy", raw.get("proxy", {}), base),
         sync=_section(SyncSettings, "sync", raw.get("sync", {}), base),
         icws=_section(IcwsSettings, "icws", raw.get("icws", {}), base),
+        monitoring=_section(MonitoringSettings, "monitoring", raw.get("monitoring", {}), base),
     )
     if not config.server.machine_names:
         config = _replace(config, server=_with(config.server, machine_names=[socket.getfqdn()]))

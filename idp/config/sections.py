@@ -103,6 +103,12 @@ class DirectorySettings:
     backend: str = setting(
         "local", "Who checks user IDs and passwords: local (the local directory) or icws "
         "(CIC itself, over ICWS; see [icws]).")
+    password_min_length: int = setting(
+        12, "Shortest password `users add`, `users set-password` and `users import` accept "
+        "for the local directory (also refused: the user ID, common passwords).")
+    password_denied: list[str] = setting(
+        [], "Passwords refused besides the built-in list of common ones (compared ignoring "
+        "letter case and trailing digits or punctuation), e.g. the company's name.")
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,21 @@ class SyncSettings:
         "0: never.")
 
 
+@dataclass(frozen=True)
+class MonitoringSettings:
+    audit_log: str = setting(
+        "-", "Where the audit log goes (one JSON object per line, see docs/operating.md): a file "
+        "path (reopened when logrotate moves it), \"-\" for standard output (the journal under "
+        "systemd), or \"\" for none.")
+    metrics_allowed: list[str] = setting(
+        ["127.0.0.0/8", "::1/128"],
+        "Client addresses (CIDR) that may read /metrics; [] turns /metrics off. A request that "
+        "came through a proxy (X-Forwarded-For or ININ-REMAP-BASE-URL) is always refused.")
+    certificate_warning_days: int = setting(
+        30, "Days before the SAML signing or TLS certificate expires from which serve --check, "
+        "/readyz and genesys-settings warn.")
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "idp": IdpSettings,
@@ -302,4 +323,5 @@ SECTIONS: dict[str, type] = {
     "service_providers": ServiceProviderSettings,
     "proxy": ProxySettings,
     "sync": SyncSettings,
+    "monitoring": MonitoringSettings,
 }

@@ -19,6 +19,7 @@ from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from werkzeug.wrappers import Response
 
+from idp.demo.identity import DEMO_SP_ORGANIZATION
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, NAMEID_EMAIL
 
 
@@ -62,8 +63,12 @@ def saml_settings(base_url: str, idp: DemoIdp) -> dict[str, Any]:
     }
 
 
-def sp_metadata(base_url: str, idp: DemoIdp) -> bytes:
-    settings = OneLogin_Saml2_Settings(saml_settings(base_url, idp), sp_validation_only=True)
+def sp_metadata(base_url: str, idp: DemoIdp, demo: bool = False) -> bytes:
+    """The SP's metadata; `demo` marks it as the demo's, which `serve` refuses to register."""
+    values = saml_settings(base_url, idp)
+    if demo:
+        values["organization"]["en-US"]["name"] = DEMO_SP_ORGANIZATION
+    settings = OneLogin_Saml2_Settings(values, sp_validation_only=True)
     metadata = settings.get_sp_metadata()
     return metadata if isinstance(metadata, bytes) else metadata.encode()
 

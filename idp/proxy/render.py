@@ -9,14 +9,13 @@ bypassing that.
 from __future__ import annotations
 
 import re
-import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from idp.datafiles import shared_folder
 from idp.errors import ProxyConfigError
 from idp.proxy.inputs import ProxyInputs
 from idp.proxy.write import stamp
@@ -30,17 +29,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9._~/+@=,:\[\]-]*")
 def templates_dir() -> Path:
     """`proxy_templates/` of the checkout this package runs from, else the copy a wheel
     installed under <prefix>/share/cic-sts/."""
-    checkout = Path(__file__).resolve().parents[2] / "proxy_templates"
-    candidates = [checkout] + [
-        Path(prefix) / "share" / "cic-sts" / "proxy_templates"
-        for prefix in (sysconfig.get_path("data"), sys.prefix, sysconfig.get_path(
-            "data", f"{'nt' if sys.platform == 'win32' else 'posix'}_user"))
-    ]
-    for folder in candidates:
-        if (folder / FULL_TEMPLATE).is_file():
-            return folder
-    raise ProxyConfigError("the proxy templates are missing (looked in "
-                           f"{', '.join(str(c) for c in candidates)})")
+    folder, candidates = shared_folder("proxy_templates", FULL_TEMPLATE)
+    if folder is None:
+        raise ProxyConfigError("the proxy templates are missing (looked in "
+                               f"{', '.join(str(c) for c in candidates)})")
+    return folder
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ which matches users in a workgroup whose name matches; both without letter case,
 compares names. With include rules, only users matching one of them are in scope; a user
 matching an exclude rule is out of scope whatever include says. Service accounts and lab users
 stay out this way. A user leaving the scope is treated like a removed one (its Genesys Cloud
-user is deactivated, within the pass's limit), with the rule as the reason.
+user is deactivated, within the pass's limit), with the rule as the reason. The demo's user
+(`make run`, whose password the README publishes) is never in scope, whatever the source.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fnmatch import fnmatchcase
 
 from idp.auth.base import CicUser
 from idp.config import SCOPE_WORKGROUP
+from idp.demo.identity import is_demo_user
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Scope:
 
     def why_out(self, user: CicUser) -> str | None:
         """Why `user` is out of scope, or None if it is in."""
+        if is_demo_user(user):
+            return "out of scope: the demo's user (`make run`) is never synced"
         if self.include and not any(rule.matches(user) for rule in self.include):
             return "out of scope: matches none of sync.include"
         for rule in self.exclude:

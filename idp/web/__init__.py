@@ -16,6 +16,8 @@ from idp.auth.factory import build_backend
 from idp.config import Config
 from idp.errors import BackendUnavailable, SamlError, StateUnavailable, StsError
 from idp.keys import certificate_body, read_pem
+from idp.observe import metrics
+from idp.observe.certificates import certificates
 from idp.saml.registry import Registry, ServiceProvider, genesys_provider, providers_from_metadata
 from idp.saml.signing import Signer
 from idp.web.context import Sts
@@ -52,7 +54,7 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
     idp = config.idp
     cert_pem = read_pem(idp.signing_certificate, "SAML signing certificate")
     passphrase = idp.signing_key_passphrase.reveal() if idp.signing_key_passphrase else None
-    signer = Signer(read_pem(idp.signing_key, "SAML signing key"), cert_pem, passphrase)
+    signer = TimedSigner(read_pem(idp.signing_key, "SAML signing key"), cert_pem, passphrase)
     return Sts(
         config=config,
         signer=signer,
@@ -63,7 +65,16 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
         remap=RemapPolicy(config),
         store=RedisStore(redis_client(config)) if config.state.backend == "redis"
         else MemoryStore(),
+        certificates=certificates(config),
     )
+
+
+class TimedSigner(Signer):
+    """Observes each RSA signature's time in cic_sts_signing_duration_seconds."""
+
+    def _rsa_sha256(self, data: bytes) -> str:
+        with metrics.SIGNING_SECONDS.time():
+            return super()._rsa_sha256(data)
 
 
 def published_certificates(config: Config, current_pem: bytes) -> list[str]:
@@ -90,7 +101,7 @@ def session_interface(config: Config, context: Sts) -> SessionInterface:
 
 
 def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
-    from idp.web import health, launch, logout, sso
+    from idp.web import health, launch, logout, monitoring, sso
 
     app = Flask(__name__, static_url_path="/ICNotifierIDP/static")
     context = build_sts(config, backend)
@@ -115,6 +126,8 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(logout.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(monitoring.bp)
+    monitoring.install(app, config, context.certificates)
 
     @app.before_request
     def resolve_base_url() -> None:

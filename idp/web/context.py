@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from idp.auth.base import AuthBackend
 from idp.config import Config
+from idp.observe.certificates import CertificateInfo
 from idp.saml.registry import Registry
 from idp.saml.signing import Signer
 from idp.web.remap import RemapPolicy
@@ -27,6 +28,7 @@ class Sts:
     pending: PendingCodec
     remap: RemapPolicy
     store: Store
+    certificates: list[CertificateInfo] = field(default_factory=list)
 
 
 def sts() -> Sts:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, g, jsonify, make_response
 from werkzeug.wrappers import Response
 
+from idp.observe.certificates import expiry_warnings
 from idp.saml.metadata import METADATA_PATH, idp_metadata
 from idp.web.context import sts
 
@@ -18,6 +23,8 @@ def metadata() -> Response:
     body = idp_metadata(ctx.config.entity_id, g.remap.base_url, ctx.certificate_bodies)
     response = make_response(body)
     response.headers["Content-Type"] = "application/samlmetadata+xml"
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(ctx.config.entity_id).hostname or "cic-sts")
+    response.headers["Content-Disposition"] = f'attachment; filename="{host}-idp-metadata.xml"'
     return response
 
 
@@ -32,4 +39,9 @@ def readyz() -> tuple[Response, int]:
     checks = {"signing_key": True, "backend": bool(ctx.backend.ready()),
               "state": ctx.store.ready()}
     ready = all(checks.values())
-    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+    now = dt.datetime.now(dt.UTC)
+    # An expiring certificate is a warning, not unreadiness: the server still works today.
+    return jsonify(status="ready" if ready else "not ready", checks=checks,
+                   certificates={c.name: c.as_json(now) for c in ctx.certificates},
+                   warnings=expiry_warnings(ctx.config, ctx.certificates, now)), \
+        200 if ready else 503

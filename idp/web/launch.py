@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from idp.config import Config
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestError
 from idp.genesys.regions import region_domain
+from idp.web import monitoring
 from idp.web.context import sts
 from idp.web.sso import issue_response, logon_page, message_page, unavailable_page
 from idp.web.state import PendingLogon, current_session, one_time_session
@@ -67,6 +68,7 @@ def launch() -> Response:
         user = ctx.backend.lookup(existing.user_id)
         if user is not None:
             log.info("launch %s for %r from the STS session", target, user.user_id)
+            monitoring.launched(target, user.user_id, "sts_session")
             return issue_response(pending, user, existing)
     return logon_page(pending)
 
@@ -87,6 +89,7 @@ def _with_token(pending: PendingLogon, token: str) -> Response:
     except BackendUnavailable as exc:
         return unavailable_page(exc)
     log.info("launch for %r with a CIC auth token", user.user_id)
+    monitoring.launched(request.values.get("target", ""), user.user_id, "cic_token")
     # The token proves who this one launch is for, not who uses this browser: a token POSTed
     # from another site must not replace the STS session the browser has, so none is stored.
     return issue_response(pending, user, one_time_session(user.user_id))

@@ -24,7 +24,7 @@ from idp.saml.registry import Endpoint, ServiceProvider
 from idp.saml.request import check_relay_state, parse_logout_request
 from idp.saml.response import build_logout_response, encode_for_post, encode_for_redirect
 from idp.saml.signing import SIG_ALG_RSA_SHA256
-from idp.web import i18n
+from idp.web import i18n, monitoring
 from idp.web.context import sts
 from idp.web.sso import message_page, post_page, received_request
 from idp.web.state import csrf_ok, csrf_token, current_session
@@ -46,16 +46,17 @@ def logout() -> Response:
         if not csrf_ok(request.form.get("csrf")):
             raise SamlRequestError("the log-off form has expired or was not issued by this "
                                    "server (CSRF token missing or wrong)")
-        _end_session("the user")
+        _end_session("the user", "")
         return message_page("logged_off_title", "logged_off", status=200)
     return _log_off_page()
 
 
-def _end_session(by: str) -> None:
+def _end_session(by: str, sp: str) -> None:
     user_id = session.get("uid")
     session.clear()
     if user_id:
         log.info("STS session of %r ended by %s", user_id, by)
+    monitoring.logged_out(user_id if isinstance(user_id, str) else None, sp)
 
 
 def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Response:
@@ -64,7 +65,7 @@ def _logout_request(encoded: str, relay_state: str | None, binding: str) -> Resp
     endpoint = _logout_endpoint(sp, binding)
     destination = endpoint.response_location or endpoint.location
     relay_state = check_relay_state(relay_state)
-    _end_session(f"a LogoutRequest from {sp.entity_id!r}")
+    _end_session(f"a LogoutRequest from {sp.entity_id!r}", sp.entity_id)
     now = dt.datetime.now(dt.UTC)
     if endpoint.binding == BINDING_POST:
         xml = build_logout_response(ctx.config.entity_id, destination, message.id, now,

@@ -26,6 +26,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SessionInterface
 from werkzeug.wrappers import Response
 
+from idp.observe.metrics import REDIS_ERRORS
 from idp.web.state import PENDING_MAX_AGE
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,14 @@ class EncryptedCookieSessionInterface(SessionInterface):
         _set_cookie(self, app, response, base64.urlsafe_b64encode(blob).decode().rstrip("="))
 
 
+#: Redis keys of STS sessions: the prefix, then the session ID (the cookie's value).
+SESSION_PREFIX = "cic-sts:session:"
+
+
 class RedisSessionInterface(SessionInterface):
     session_class = StsSession
 
-    def __init__(self, client: Any, prefix: str = "cic-sts:session:") -> None:
+    def __init__(self, client: Any, prefix: str = SESSION_PREFIX) -> None:
         self._redis = client
         self._prefix = prefix
 
@@ -121,6 +126,7 @@ class RedisSessionInterface(SessionInterface):
                 # Flask opens the session before any handler runs; flag it so a handler can
                 # answer with a clear 503 page (see `create_app`), not a bare 500.
                 log.error("Redis unavailable, session not read: %s", type(exc).__name__)
+                REDIS_ERRORS.inc()
                 session.unavailable = True
                 return session
             if raw is not None:
@@ -139,6 +145,7 @@ class RedisSessionInterface(SessionInterface):
             self._save(app, session, response)
         except RedisError as exc:  # the answer is already made; the session is just not kept
             log.error("Redis unavailable, session not saved: %s", type(exc).__name__)
+            REDIS_ERRORS.inc()
 
     def _save(self, app: Flask, session: Any, response: Response) -> None:
         if not session:

@@ -41,7 +41,7 @@ from idp.saml.response import (
 )
 from idp.saml.xml import parse_untrusted
 from idp.saml.xml_signature import check_message_signature
-from idp.web import i18n
+from idp.web import i18n, monitoring
 from idp.web.context import sts
 from idp.web.state import (
     PendingLogon,
@@ -51,6 +51,7 @@ from idp.web.state import (
     current_session,
     start_session,
 )
+from idp.web.store import throttle_key
 
 bp = Blueprint("sso", __name__)
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _authn_request(encoded: str, relay_state: str | None, binding: str) -> Respo
     acs = sp.resolve_acs(authn)
     pending = PendingLogon(sp=sp.entity_id, acs=acs.location, request_id=authn.id,
                            relay_state=check_relay_state(relay_state),
-                           service_name=sp.service_name)
+                           service_name=sp.service_name, binding=binding)
     existing = None if authn.force_authn else current_session(ctx.config.idp.session_lifetime)
     if existing is not None:
         user = ctx.backend.lookup(existing.user_id)
@@ -124,7 +125,7 @@ def _logon_form() -> Response:
     user_id = request.form.get("user_id", "").strip()
     password = request.form.get("password", "")
     limits = ctx.config.state
-    user_key = f"logon-attempts:user:{user_id.casefold()[:128]}"
+    user_key = throttle_key(user_id)
     address_key = f"failed-logons:address:{g.client}"
     # Read a counter first: with Redis down this is the clear 503, where a CSRF token that
     # could not be stored would otherwise show as an expired form.
@@ -142,6 +143,7 @@ def _logon_form() -> Response:
         # Refused without asking the backend, for known and unknown user IDs alike.
         log.warning("logon for user ID %r from %s refused: too many failed logons",
                     user_id[:128], g.client)
+        monitoring.logon_failed("throttled", user_id)
         return logon_page(pending, error="too_many_attempts", user_id=user_id, status=429)
     try:
         if not user_id or not password:
@@ -150,16 +152,20 @@ def _logon_form() -> Response:
     except AuthenticationFailed:
         log.info("logon failed for user ID %r from %s", user_id[:128], g.client)
         ctx.store.hit(address_key, limits.failed_logon_window)
+        monitoring.logon_failed("wrong_password", user_id)
         return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
         ctx.store.unhit(user_key)  # CIC was not asked: not an attempt to hold against the user
+        monitoring.logon_failed("cic_unavailable", user_id)
         return logon_page(pending, error="backend_unavailable", user_id=user_id, status=503)
     ctx.store.clear(user_key)
     if not user.email:
         log.info("user %r logged on but has no business e-mail; no assertion issued", user_id)
+        monitoring.logon_failed("no_email", user.user_id)
         return message_page("no_email_title", "no_email", status=403)
     log.info("user %r logged on from %s", user.user_id, g.client)
+    monitoring.logon_succeeded(user.user_id)
     return issue_response(pending, user, start_session(user.user_id))
 
 
@@ -184,6 +190,8 @@ def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) ->
             sign_assertion=sp.sign_assertion),
         Subject(user.email, attributes), ctx.signer)
     log.info("issued assertion for %r to %r at %s", user.user_id, sp.entity_id, pending.acs)
+    monitoring.assertion_issued(sp.entity_id, user.user_id, user.email, session.session_index,
+                                pending.acs, pending.binding, xml, pending.request_id)
     return post_page(pending.acs, encode_for_post(xml), pending.relay_state)
 
 
@@ -260,6 +268,7 @@ def unavailable_page(error: BackendUnavailable) -> Response:
     reference = secrets.token_hex(4)
     log.error("authentication backend unavailable (%s %s) [ref %s]: %s", request.method,
               request.path, reference, error)
+    monitoring.refused(error, reference, 503)
     return message_page("error_title", "backend_unavailable", status=503, reference=reference)
 
 
@@ -269,6 +278,7 @@ def error_page(error: SamlError | Exception, status: int | None = None) -> tuple
     code = status or int(getattr(error, "status", 400))
     log.warning("refused request %s %s [ref %s]: %s", request.method, request.path, reference,
                 error)
+    monitoring.refused(error, reference, code)
     t = i18n.Translator(i18n.choose_language())
     base = g.remap.base_url if "remap" in g else ""
     return render_template("message.html", t=t, title=t("error_title"), message=str(error),

@@ -27,6 +27,7 @@ class PendingLogon:
     request_id: str | None  # None for IdP-initiated logons
     relay_state: str | None
     service_name: str = ""  # ServiceName to send, for launches
+    binding: str = ""  # how the AuthnRequest came (for the audit log); "": IdP-initiated
 
 
 class PendingCodec:

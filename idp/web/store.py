@@ -14,6 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from idp.errors import StateUnavailable
+from idp.observe.metrics import REDIS_ERRORS
+
+
+def throttle_key(user_id: str) -> str:
+    """The key of the failed-logon counter of a user ID, as typed (case does not matter)."""
+    return f"logon-attempts:user:{user_id.casefold()[:128]}"
 
 
 class Store(ABC):
@@ -112,6 +118,7 @@ class RedisStore(Store):
         try:
             yield
         except RedisError as exc:
+            REDIS_ERRORS.inc()
             raise StateUnavailable(f"the shared state store (Redis) is unavailable: "
                                    f"{type(exc).__name__}") from None
 
