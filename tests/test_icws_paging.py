@@ -99,6 +99,15 @@ def test_without_content_range_only_an_empty_page_ends_the_list() -> None:
     assert fetch.asked[-1] == (450, 649)  # the one past the end, answered 416
 
 
+def test_without_content_range_one_empty_answer_in_the_middle_is_no_end() -> None:
+    fetch = FakeList(450, content_range=False)
+    fetch.empty[200] = EMPTY_RETRIES  # empty when first asked and again, then it has items
+    assert read(fetch) == list(range(450))
+    fetch = FakeList(450, content_range=False)
+    fetch.empty[200] = EMPTY_RETRIES + 1  # empty every time: taken as the end, as asked
+    assert read(fetch) == list(range(200))
+
+
 def test_a_list_longer_than_max_items_is_read_no_further() -> None:
     fetch = FakeList(10_000, content_range=False)
     with pytest.raises(IncompleteList, match="did not end after 6 pages of 200"):

@@ -76,6 +76,7 @@ class CsvResult:
     errors: list[RowError] = field(default_factory=list)
     #: N of a final ``#rows=N`` line, if the file has one (it matched, or an error says not)
     row_count: int | None = None
+    columns: list[str] = field(default_factory=list)  # as the header names them, lowercased
 
 
 def read_users_csv(path: str | os.PathLike[str]) -> CsvResult:
@@ -101,7 +102,7 @@ def _parse(file: TextIO, name: str) -> CsvResult:
             raise DirectoryError(f"{name}: empty file; the first line must name the columns "
                                  f"({', '.join(_KNOWN)})")
         columns = _columns(header, name, reader.line_num)
-        result = CsvResult()
+        result = CsvResult(columns=columns)
         first_line: dict[str, int] = {}  # casefolded user_id -> line it was first seen
         line = reader.line_num + 1
         rows = 0

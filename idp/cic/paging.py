@@ -11,8 +11,9 @@ and the sync would deactivate them. So the reader trusts only what proves comple
   the list moved under the reader or CIC ignores ``Range``: the read fails;
 - a total that changes between pages means items were added or removed while the list was read,
   which shifts the pages: `ListChanged`, and the caller reads the whole list again;
-- without any ``Content-Range`` (a server that does not send one) only an empty page or a 416
-  ends the list;
+- without any ``Content-Range`` (a server that does not send one) a 416 ends the list, and so
+  does an empty page that is still empty when asked again `EMPTY_RETRIES` times: one empty
+  answer in the middle is no end;
 - a list that has not ended after `max_items` items is read no further.
 """
 
@@ -74,10 +75,12 @@ def read_all(fetch: Callable[[int, int], Page], *, page_size: int, max_items: in
                 raise ListChanged(f"{what} changed while it was read ({total} items, then "
                                   f"{found[2]})")
         if not page.items:
-            if total is None or start >= total:
+            if total is not None and start >= total:
                 return
             empty_in_row += 1
             if empty_in_row > EMPTY_RETRIES:
+                if total is None:
+                    return  # empty every time it was asked: the end
                 raise IncompleteList(f"{what}: an empty page at item {start} of {total}, "
                                      f"{empty_in_row} times: the list cannot be read completely")
             continue

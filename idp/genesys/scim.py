@@ -268,7 +268,11 @@ class ScimClient:
                         self.stats.count(failed=1)
                         raise OutcomeUnknown(f"{what}: {problem}; it may have been carried out")
                 else:
-                    self._answered("failure", f"{what}: {problem}")
+                    # A refusal of one request (a value, a version, a taken e-mail) says
+                    # nothing against the API's health; a refused token or right does.
+                    healthy = status not in (401, 403)
+                    self._answered("ok" if healthy else "failure",
+                                   "" if healthy else f"{what}: {problem}")
                     error = _error(what, answer)
                     if not isinstance(error, VersionConflict | UniquenessConflict):
                         self.stats.count(failed=1)

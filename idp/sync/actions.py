@@ -61,6 +61,15 @@ class Options:
     max_display_name: int = 255
     only: str | None = None  # one CIC user ID: a pass for that user alone (provision on demand)
 
+    @property
+    def removal(self) -> Kind:
+        """What a removal is: a deactivation, or a deletion if so configured."""
+        return Kind.DELETE if self.delete_instead_of_deactivate else Kind.DEACTIVATE
+
+    @property
+    def removal_verb(self) -> str:
+        return "deleted" if self.delete_instead_of_deactivate else "deactivated"
+
 
 @dataclass
 class Plan:
@@ -75,8 +84,18 @@ class Plan:
     held: Held | None = None  # set when the pass's removals were held back
     out_of_scope: int = 0  # CIC users outside sync.include / sync.exclude
     without_email: int = 0  # CIC users in scope without a business e-mail
-    #: user_key of every CIC user in scope with a business e-mail ("User Sync N / M")
-    syncable: set[str] = field(default_factory=set)
+
+    @property
+    def syncable(self) -> set[str]:
+        """user_key of every CIC user that can sync: in scope, with a usable business e-mail
+        of its own ("User Sync N / M")."""
+        return set(self.targets)
+
+    @property
+    def cannot_sync(self) -> int:
+        """CIC users in scope with a business e-mail that still cannot sync: it is not an
+        address or another user's too, or a value Genesys Cloud would refuse."""
+        return self.source_users - self.without_email - len(self.targets)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

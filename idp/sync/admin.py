@@ -18,19 +18,26 @@ import uuid
 from idp.auth.base import CicUser
 from idp.errors import SyncError
 from idp.genesys.scim import ScimClient
-from idp.sync.engine import SyncService
+from idp.sync.engine import SyncService, options_for
 from idp.sync.history import Entry, History
-from idp.sync.mapping import link_of, link_operations, other_installations
+from idp.sync.mapping import (
+    apply_operations,
+    link_of,
+    link_operations,
+    map_user,
+    other_installations,
+)
 from idp.sync.state import user_key
-from idp.sync.view import Remote, TargetedView
+from idp.sync.view import Remote, TargetedView, keep_fields
 
 
 def link(service: SyncService, user_id: str, genesys_id: str) -> list[str]:
     """Link CIC user `user_id` to Genesys Cloud user `genesys_id`; what was done, line by
-    line."""
+    line. Genesys Cloud is changed first, the state after: it never says what is not so."""
     authority = service.config.sync.authority
     with service.exclusive():
-        user = _in_source(service, user_id)
+        service.check_authority()
+        user = _syncable(service, user_id)
         client = service.client()
         remote = _genesys_user(client, genesys_id)
         others = other_installations(remote.record, authority)
@@ -43,7 +50,14 @@ def link(service: SyncService, user_id: str, genesys_id: str) -> list[str]:
                 and state is not None and state.genesys_id == genesys_id):
             return [f"CIC user {user.user_id} is already linked to Genesys Cloud user "
                     f"{genesys_id}"]
-        done = []
+        done = [f"linked CIC user {user.user_id} to Genesys Cloud user {genesys_id}"]
+        if state is not None and state.genesys_id and state.genesys_id != genesys_id:
+            if _remove_link(client, state.genesys_id, user.user_id, authority):
+                done.append(f"removed the link from Genesys Cloud user {state.genesys_id}")
+        ops = link_operations(remote.record, authority, user.user_id)
+        written = client.patch_user(genesys_id, ops, remote.version)
+        record = keep_fields(written.user) if written.user else apply_operations(
+            remote.record, ops)
         entries = []
         if owner is not None and user_key(owner) != user_key(user.user_id):
             service.state.unlinked(owner, f"its Genesys Cloud user {genesys_id} was linked to "
@@ -51,25 +65,20 @@ def link(service: SyncService, user_id: str, genesys_id: str) -> list[str]:
             entries.append(Entry(owner, "unlink", "unlinked",
                                  f"Genesys Cloud user {genesys_id} linked to {user.user_id}"))
             done.append(f"CIC user {owner} is no longer linked to it")
-        if state is not None and state.genesys_id and state.genesys_id != genesys_id:
-            if _remove_link(client, state.genesys_id, user.user_id, authority):
-                done.append(f"removed the link from Genesys Cloud user {state.genesys_id}")
-        written = client.patch_user(genesys_id, link_operations(remote.record, authority,
-                                                                user.user_id), remote.version)
-        record = written.user or remote.record
         service.state.linked(user.user_id, user.email, genesys_id, written.version, record,
                              f"linked by an administrator to Genesys Cloud user {genesys_id}; "
                              "the next pass writes its fields")
         entries.append(Entry(user.user_id, "link", "linked",
                              f"linked to Genesys Cloud user {genesys_id} by an administrator"))
         History(service.state).record(_command_id("link"), entries)
-        return [f"linked CIC user {user.user_id} to Genesys Cloud user {genesys_id}", *done]
+        return done
 
 
 def unlink(service: SyncService, user_id: str) -> list[str]:
     """Remove CIC user `user_id`'s link; what was done, line by line."""
     authority = service.config.sync.authority
     with service.exclusive():
+        service.check_authority()
         state = service.state.user(user_id)
         client = service.client()
         genesys_id = state.genesys_id if state is not None else None
@@ -90,11 +99,22 @@ def unlink(service: SyncService, user_id: str) -> list[str]:
                 f"({what})"]
 
 
-def _in_source(service: SyncService, user_id: str) -> CicUser:
+def _syncable(service: SyncService, user_id: str) -> CicUser:
+    """The CIC user, if a pass would sync it: otherwise the pass that follows a link would
+    deactivate the Genesys Cloud user just linked."""
     for user in service.source.snapshot().users:
         if user_key(user.user_id) == user_key(user_id):
-            return user
-    raise SyncError(f"CIC user {user_id} is not in the source ({service.source.description})")
+            break
+    else:
+        raise SyncError(f"CIC user {user_id} is not in the source "
+                        f"({service.source.description})")
+    options = options_for(service.config)
+    why = options.scope.why_out(user) or map_user(
+        user, options.default_country, options.max_display_name).reason
+    if why:
+        raise SyncError(f"CIC user {user.user_id} cannot be synced ({why}): linking it would "
+                        "deactivate its Genesys Cloud user")
+    return user
 
 
 def _genesys_user(client: ScimClient, genesys_id: str) -> Remote:

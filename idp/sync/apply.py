@@ -50,8 +50,8 @@ from idp.sync.mapping import (
     deactivate_operations,
     diff,
     link_of,
-    other_installations,
     patch_operations,
+    why_not_ours,
 )
 from idp.sync.plan import PHASES, Action, Kind, Options, held_by, moving_away
 from idp.sync.state import SyncState, user_key
@@ -235,6 +235,12 @@ class Applier:
                 fresh = self._reread(remote.id)
                 if fresh is None:
                     return self._vanished(action, remote)
+                why = why_not_ours(fresh.record, action.user_id, authority,
+                                   adopting=action.kind == Kind.ADOPT)
+                if why:  # it changed hands meanwhile: nothing of ours to write to it
+                    reason = f"its Genesys Cloud user {remote.id} is {why}: left alone"
+                    self._state.conflict(action.user_id, reason, desired.user_name)
+                    return Outcome(action, "conflict", reason, remote.id, writes)
                 changes = diff(current_fields(fresh.record, authority), desired.fields(authority))
                 fields = {c.field for c in changes}
                 if self._options.force:
@@ -288,11 +294,10 @@ class Applier:
                 if fresh is None:
                     remote = None
                     break
-                others = other_installations(fresh.record, self._options.authority)
-                if others:  # linked meanwhile by another installation: theirs too now
-                    reason = (f"{action.reason}; its Genesys Cloud user {remote.id} is also "
-                              f"linked by another cic-sts installation ({', '.join(others)}): "
-                              "left active")
+                why = why_not_ours(fresh.record, action.user_id, self._options.authority)
+                if why:  # linked meanwhile by another installation, or to another CIC user
+                    reason = f"{action.reason}; its Genesys Cloud user {remote.id} is {why}: " \
+                             "left active"
                     self._state.not_synced(action.user_id, reason, action.email)
                     return Outcome(action, "skipped", reason)
                 if fresh.record.get("active") is False and not deleting:

@@ -21,7 +21,7 @@ from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.scim import Event, ScimClient
 from idp.sync.apply import Applier, Outcome
-from idp.sync.guard import Limit
+from idp.sync.guard import Held, Limit
 from idp.sync.history import Change as HistoryChange
 from idp.sync.history import Entry, History
 from idp.sync.plan import Options, Plan, make_plan
@@ -125,6 +125,7 @@ class SyncService:
              only: str | None = None, adopt: bool = False) -> Plan:
         """What a pass would do; reads Genesys Cloud, writes nothing there."""
         options = options_for(self.config, force=force, full=full, only=only, adopt=adopt)
+        self.check_authority()
         try:
             return make_plan(self.source.snapshot(), self.state.users(), self._view(options),
                              options)
@@ -138,10 +139,19 @@ class SyncService:
               stop: threading.Event | None = None) -> PassReport:
         """Plan and carry out one pass (`only`: for one CIC user, provision on demand). Raises
         the error that stopped it from even planning (source unreadable, Genesys Cloud
-        unreachable or refusing the credentials)."""
+        unreachable or refusing the credentials).
+
+        A pass for one user changes that user's state and history, never the health items
+        (last pass, User Sync, the hold): it says nothing about everyone else."""
         started = time.monotonic()
         before = self._requests_so_far()
+        whole = only is None
         with self.exclusive():
+            self.check_authority()
+            held = self.held()
+            # Removals a listing found (users linked only in Genesys Cloud) are seen by a
+            # listing only: an allowance for them needs one, or it would remove nobody.
+            full = full or (allow_deactivations is not None and held is not None and held.listed)
             options = options_for(self.config, force=force, full=full, only=only, adopt=adopt,
                                   allow_deactivations=allow_deactivations)
             try:
@@ -149,7 +159,8 @@ class SyncService:
                 plan = make_plan(snapshot, self.state.users(), self._view(options), options)
             except StsError as exc:
                 self._after_requests()
-                self._record_pass(f"failed: {exc}", "failed")
+                if whole:
+                    self._record_pass(f"failed: {exc}", "failed")
                 if isinstance(exc, GenesysError):
                     self.state.set_health("api", f"Failure: {exc}")
                 if isinstance(exc, GenesysAuthError):
@@ -171,37 +182,62 @@ class SyncService:
             report.seconds = time.monotonic() - started
             if applier.fatal is not None:
                 report.error = str(applier.fatal)
+                report.error_type = type(applier.fatal).__name__
                 if isinstance(applier.fatal, GenesysError):
                     self.state.set_health("api", f"Failure: {applier.fatal}")
                 if isinstance(applier.fatal, GenesysAuthError):
                     self._forget_client()
             elif stop is not None and stop.is_set():
-                report.error = "asked to stop"
-            self._record_results(report, whole=only is None)
-            self._record_pass(report.summary(), str(report.outcome))
+                report.error, report.error_type = "asked to stop", "Stopped"
+            self._record_history(report)
+            if whole:
+                self._record_health(report, held)
+                self._record_pass(report.summary(), str(report.outcome))
             return report
 
-    def _record_results(self, report: PassReport, *, whole: bool) -> None:
-        """The user sync counts, the hold (only a pass over everyone clears it) and the
-        history, after a pass."""
-        plan, settings = report.plan, self.config.sync
+    def held(self) -> Held | None:
+        """The hold an earlier pass left, if it is not resolved yet."""
+        value = self.state.health().get("held")
+        return None if value is None else Held.from_json(json.loads(value[0]))
+
+    def check_authority(self) -> None:
+        """The links in Genesys Cloud are under the authority the first pass used: a changed
+        sync.authority would take them all for another installation's, so it is refused."""
+        configured = self.config.sync.authority
+        stored = self.state.health().get("authority")
+        if stored is None:
+            self.state.set_health("authority", configured)
+        elif stored[0] != configured:
+            raise SyncError(
+                f"sync.authority is {configured!r}, but this installation's links in Genesys "
+                f"Cloud are under {stored[0]!r} (since {stored[1]}): set sync.authority = "
+                f"{stored[0]!r} again. A new authority is for a new installation, with a state "
+                "database of its own.")
+
+    def _record_health(self, report: PassReport, before: Held | None) -> None:
+        """The User Sync counts and the hold, after a pass over everyone. A hold found by a
+        listing is resolved only by another listing: a pass that did not list cannot see
+        those removals, let alone their absence."""
+        plan = report.plan
         states = self.state.users()
         synced = sum(1 for key in plan.syncable
                      if (state := states.get(key)) is not None and state.status == SYNCED)
         self.state.set_health("user_sync", json.dumps({
             "synced": synced, "users": len(plan.syncable), "without_email": plan.without_email,
-            "out_of_scope": plan.out_of_scope}))
+            "cannot_sync": plan.cannot_sync, "out_of_scope": plan.out_of_scope}))
         if plan.held is not None:
             self.state.set_health("held", json.dumps(plan.held.to_json()))
-        elif whole:
+        elif before is not None and (plan.listed or not before.listed):
             self.state.clear_health("held")
+
+    def _record_history(self, report: PassReport) -> None:
         history = History(self.state)
         history.record(uuid.uuid4().hex[:12], [
             Entry(o.action.user_id, str(o.action.kind), o.result, o.message or o.action.reason,
                   tuple(HistoryChange(c.field, c.old, c.new) for c in o.action.changes),
                   o.time)
             for o in report.outcomes if o.result != "not attempted"])
-        history.prune(settings.history_days)
+        history.prune(self.config.sync.history_days)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -30,21 +30,24 @@ By = Literal["max_deactivations", "max_deactivations_percent", "allow_deactivati
 class Limit:
     count: int = 10  # sync.max_deactivations
     percent: int = 0  # sync.max_deactivations_percent; 0: not used
-    allowed: int | None = None  # --allow-deactivations N, for this pass
+    allowed: int | None = None  # --allow-deactivations N: this pass may make up to N
 
-    def check(self, removals: int, linked: int, verb: str = "deactivated") -> Held | None:
-        """None if a pass may make `removals` removals among `linked` linked users."""
+    def check(self, removals: int, linked: int, verb: str = "deactivated", *,
+              listed: bool = False) -> Held | None:
+        """None if a pass may make `removals` removals among `linked` linked users. `listed`:
+        whether the pass listed Genesys Cloud (the hold then says to run `--full`)."""
+        ceiling = self.count
+        by: By = "max_deactivations"
+        part = math.floor(linked * self.percent / 100)
+        if self.percent and part < ceiling:
+            ceiling, by = part, "max_deactivations_percent"
+        if removals <= ceiling:
+            return None
         if self.allowed is not None:
             if removals <= self.allowed:
                 return None
-            return Held(removals, linked, self.allowed, "allow_deactivations", verb)
-        if removals > self.count:
-            return Held(removals, linked, self.count, "max_deactivations", verb)
-        ceiling = math.floor(linked * self.percent / 100)
-        if self.percent and removals > ceiling:
-            return Held(removals, linked, ceiling, "max_deactivations_percent", verb,
-                        self.percent)
-        return None
+            ceiling, by = self.allowed, "allow_deactivations"
+        return Held(removals, linked, ceiling, by, verb, self.percent, listed)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Held:
     by: By
     verb: str = "deactivated"  # or "deleted"
     percent: int = 0  # for by = max_deactivations_percent
+    listed: bool = False  # found by a pass that listed Genesys Cloud: only such a pass sees them
 
     def message(self) -> str:
         if self.by == "allow_deactivations":
@@ -65,8 +69,9 @@ class Held:
             limit = f"more than sync.max_deactivations_percent = {self.percent} % ({self.limit})"
         else:
             limit = f"more than sync.max_deactivations = {self.limit}"
+        full = "--full " if self.listed else ""
         return (f"{self.removals} of {self.linked} linked users would be {self.verb}, {limit}; "
-                f"check the source, then run `cic-sts sync apply --allow-deactivations "
+                f"check the source, then run `cic-sts sync apply {full}--allow-deactivations "
                 f"{self.removals}`")
 
     def to_json(self) -> dict[str, Any]:

@@ -47,16 +47,37 @@ class History:
         self._state = state
 
     def record(self, pass_id: str, entries: list[Entry]) -> None:
-        """Add `entries`, all of one pass, in one transaction."""
+        """Add `entries`, all of one pass, in one transaction. An entry that only repeats the
+        user's latest one (the same conflict or hold, pass after pass) is not added again: it
+        would bury what changed under what did not."""
         stamp = utc_now()
+        latest = self._latest({user_key(e.user_id) for e in entries if not e.changes})
         rows = [(user_key(e.user_id), e.user_id, e.time or stamp, pass_id, e.action, e.result,
-                 e.message,
-                 json.dumps([[c.field, c.old, c.new] for c in e.changes])) for e in entries]
+                 e.message, json.dumps([[c.field, c.old, c.new] for c in e.changes]))
+                for e in entries
+                if e.changes or latest.get(user_key(e.user_id)) != (e.action, e.result,
+                                                                    e.message)]
         if not rows:
             return
         with self._state.writing() as conn:
             conn.executemany("INSERT INTO history (key, user_id, time, pass, action, result, "
                              "message, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _latest(self, keys: set[str]) -> dict[str, tuple[str, str, str]]:
+        """(action, result, message) of each key's newest entry, if that one changed no field."""
+        found: dict[str, tuple[str, str, str]] = {}
+        ordered = sorted(keys)
+        with self._state.reading() as conn:
+            for i in range(0, len(ordered), 500):  # under SQLite's limit of variables
+                chunk = ordered[i:i + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT key, action, result, message, changes FROM history WHERE id IN "
+                    f"(SELECT max(id) FROM history WHERE key IN ({marks}) GROUP BY key)",
+                    chunk).fetchall()
+                found.update({row["key"]: (row["action"], row["result"], row["message"])
+                              for row in rows if row["changes"] == "[]"})
+        return found
 
     def of(self, user_id: str, limit: int = 100) -> list[Entry]:
         """The user's latest entries, newest first."""

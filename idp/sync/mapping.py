@@ -112,11 +112,12 @@ def map_user(user: CicUser, default_country: str = "",
 
 
 def _too_long(email: str) -> str | None:
+    """RFC 5321 counts octets: an accented letter is two of them in UTF-8."""
     local = email.partition("@")[0]
-    if len(email) > MAX_EMAIL:
-        return f"email is longer than {MAX_EMAIL} characters"
-    if len(local) > MAX_LOCAL_PART:
-        return f"email's part before the @ is longer than {MAX_LOCAL_PART} characters"
+    if len(email.encode()) > MAX_EMAIL:
+        return f"email is longer than {MAX_EMAIL} bytes"
+    if len(local.encode()) > MAX_LOCAL_PART:
+        return f"email's part before the @ is longer than {MAX_LOCAL_PART} bytes"
     return None
 
 
@@ -160,6 +161,20 @@ def other_installations(record: dict[str, Any], authority: str) -> list[str]:
              if isinstance(entry, dict)}
     return sorted(a for a in found if isinstance(a, str) and a != authority
                   and is_installation(a))
+
+
+def why_not_ours(record: dict[str, Any], user_id: str, authority: str, *,
+                 adopting: bool = False) -> str | None:
+    """Why the sync must not write to this Genesys Cloud user for CIC user `user_id`, or None:
+    another installation links it too, or (unless `adopting` it) our link no longer names
+    that CIC user. Checked again on every fresh read, since either can change at any time."""
+    others = other_installations(record, authority)
+    if others:
+        return f"also linked by another cic-sts installation ({', '.join(others)})"
+    owner = link_of(record, authority)
+    if adopting or (owner is not None and owner.casefold() == user_id.casefold()):
+        return None
+    return "no longer linked to it" if owner is None else f"linked to CIC user {owner} now"
 
 
 def link_of(record: dict[str, Any], authority: str) -> str | None:

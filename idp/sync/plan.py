@@ -36,6 +36,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 
+from idp.errors import SyncError
 from idp.sync.actions import PHASES, REMOVALS, Action, Kind, Options, Plan
 from idp.sync.mapping import (
     FieldChange,
@@ -91,6 +92,9 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
         only = user_key(options.only)
         chosen = [m for m in mapped if user_key(m.user.user_id) == only]
         chosen_states = {k: v for k, v in states.items() if k == only}
+        if not chosen and not chosen_states and only not in out_of_scope:
+            raise SyncError(f"CIC user {options.only} is neither in the source nor known to "
+                            "the sync (check the user ID)")
     actions: list[Action] = []
     notes: list[str] = []
     unchanged = 0
@@ -103,8 +107,7 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
         reason = m.reason or shared.get(key, "")
         if reason:
             if (m.desired is None and m.reason == "no business e-mail" and state is not None
-                    and (state.genesys_active or maybe_created(state))
-                    and options.deactivate_missing):
+                    and (state.genesys_active or maybe_created(state))):
                 removals.append(Removal(state, "no business e-mail", True))
             elif recorded(state, reason):
                 unchanged += 1  # already recorded, with what was done about it
@@ -134,36 +137,36 @@ def make_plan(snapshot: Snapshot, states: dict[str, UserState], open_view: ViewF
                                   in_cic=in_cic))
     removals = allowed_removals(removals, snapshot, options, notes, actions)
 
-    unlinked = sum(1 for m in pending
-                   if (states.get(user_key(m.user.user_id)) or _NO_STATE).genesys_id is None)
-    unlinked += sum(1 for state, _, _ in removals if state.genesys_id is None)
+    unlinked = sum(1 for m in pending if _unlinked(states.get(user_key(m.user.user_id))))
+    unlinked += sum(1 for removal in removals if removal.state.genesys_id is None)
     linked_total = sum(1 for s in states.values() if s.genesys_id)
     # Listing costs about one request per page; a look-up of an unlinked user up to three.
     listed = full or unlinked * 3 > math.ceil(linked_total / options.page_size) + 2
     plan = Plan(actions, unchanged, len(mapped), False, notes, snapshot.problems, targets,
-                out_of_scope=len(out_of_scope), without_email=without_email,
-                syncable={user_key(m.user.user_id) for m in mapped
-                          if m.reason != "no business e-mail"})
+                out_of_scope=len(out_of_scope), without_email=without_email)
     if not pending and not removals:
         return plan
     view = open_view(listed)
     plan.listed = view.exact
     notes.extend(view.notes())
     plan_removals(plan, removals, view, options)
+    orphans = 0  # linked users of ours that the state does not know
     if snapshot.complete and snapshot.users and options.deactivate_missing:
-        plan_orphans(plan, view, in_source | {k for k, s in states.items() if s.genesys_id},
-                      out_of_scope, options)
+        orphans = plan_orphans(plan, view,
+                               in_source | {k for k, s in states.items() if s.genesys_id},
+                               out_of_scope, options)
     for m in pending:
         action = _plan_user(m, states.get(user_key(m.user.user_id)), view, options, targets)
         if action is None:
             plan.unchanged += 1
         else:
             actions.append(action)
-    hold_if_too_many(plan, linked_active, options)
+    hold_if_too_many(plan, linked_active + orphans, options)
     return plan
 
 
-_NO_STATE = UserState("", "", "", "", None, None, None, None, None, "")
+def _unlinked(state: UserState | None) -> bool:
+    return state is None or state.genesys_id is None
 
 
 def moving_away(holder: Remote, email: str, targets: dict[str, str], authority: str) -> bool:
@@ -232,6 +235,11 @@ def _plan_user(m: Mapped, state: UserState | None, view: GenesysView,
             changes = diff({}, desired.fields(authority))
             return act(Kind.CREATE, changes=tuple(c for c in changes if c.new))
 
+    others = other_installations(remote.record, authority)
+    if others:  # ours and theirs: two syncs writing one user would undo each other
+        return act(Kind.CONFLICT, f"its Genesys Cloud user {remote.id} is also linked by "
+                                  f"another cic-sts installation ({', '.join(others)}): left "
+                                  "alone; remove one of the links (`cic-sts sync unlink`)")
     changes = diff(current_fields(remote.record, authority), desired.fields(authority))
     renamed = any(c.field == "userName" for c in changes)
     holder = view.by_name(email) if renamed else None

@@ -30,9 +30,42 @@ def recorded(state: UserState | None, reason: str) -> bool:
             and (state.message == reason or state.message.startswith(reason + ":")))
 
 
+def linked_elsewhere(reason: str, genesys_id: str, others: list[str]) -> str:
+    """Why a removal was not made: another installation links the Genesys Cloud user too."""
+    return (f"{reason}; its Genesys Cloud user {genesys_id} is also linked by another cic-sts "
+            f"installation ({', '.join(others)}): left active")
+
+
+def allowed_removals(removals: list[Removal], snapshot: Snapshot, options: Options,
+                     notes: list[str], actions: list[Action]) -> list[Removal]:
+    """The removals a pass may make at all: none on the strength of a source that was not read
+    completely or is empty (whatever the reason of each: a user present without an e-mail in a
+    file cut in the middle of its row is no surer than one missing), none with
+    sync.deactivate_missing = false."""
+    if not removals:
+        return []
+    if not snapshot.complete:
+        notes.append(f"{len(removals)} Genesys Cloud users the source no longer asks for are left "
+                     f"as they are: the source had {len(snapshot.problems)} unreadable entries")
+        return []
+    if not snapshot.users:
+        notes.append(f"the source has no users at all: its {len(removals)} Genesys Cloud users "
+                     "are left as they are (an empty export is more likely a mistake than the "
+                     "end of every user)")
+        return []
+    if not options.deactivate_missing:
+        for removal in removals:
+            message = f"{removal.reason}; left active (sync.deactivate_missing = false)"
+            if removal.state.message != message:
+                actions.append(Action(Kind.SKIP, removal.state.user_id, removal.state.email,
+                                      message, in_cic=removal.in_cic))
+        return []
+    return removals
+
+
 def plan_removals(plan: Plan, removals: list[Removal], view: GenesysView,
-                   options: Options) -> None:
-    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+                  options: Options) -> None:
+    kind = options.removal
     removed_ids: set[str] = set()
     for state, reason, still_in_cic in removals:
         if state.genesys_id is None:
@@ -49,8 +82,7 @@ def plan_removals(plan: Plan, removals: list[Removal], view: GenesysView,
             remote = view.linked(state)  # None: already gone from Genesys Cloud
         others = other_installations(remote.record, options.authority) if remote else []
         if remote is not None and others:
-            kept = (f"{reason}; its Genesys Cloud user {remote.id} is also linked by another "
-                    f"cic-sts installation ({', '.join(others)}): left active")
+            kept = linked_elsewhere(reason, remote.id, others)
             if recorded(state, kept):
                 plan.unchanged += 1
             else:
@@ -64,17 +96,19 @@ def plan_removals(plan: Plan, removals: list[Removal], view: GenesysView,
 
 
 def plan_orphans(plan: Plan, view: GenesysView, known: set[str],
-                  out_of_scope: dict[str, str], options: Options) -> None:
+                 out_of_scope: dict[str, str], options: Options) -> int:
     """Users carrying our link for a CIC user neither the source nor the state knows: ours,
-    from a lost state database or an interrupted pass, and their CIC user is gone."""
-    kind = Kind.DELETE if options.delete_instead_of_deactivate else Kind.DEACTIVATE
+    from a lost state database or an interrupted pass, and their CIC user is gone. How many
+    active ones there are (linked users the state does not count)."""
     removing = {a.remote.id for a in plan.actions if a.remote is not None}
+    found = 0
     for remote in view.orphans(known):
         owner = link_of(remote.record, options.authority) or "?"
         if options.only is not None and user_key(owner) != user_key(options.only):
             continue
         if remote.id in removing or remote.record.get("active") is False:
             continue
+        found += 1
         others = other_installations(remote.record, options.authority)
         if others:
             plan.notes.append(f"Genesys Cloud user {remote.id} carries the link to CIC user "
@@ -82,16 +116,17 @@ def plan_orphans(plan: Plan, view: GenesysView, known: set[str],
                               f"installation ({', '.join(others)}): left active")
             continue
         reason = out_of_scope.get(user_key(owner), "no longer in CIC")
-        plan.actions.append(Action(kind, owner, str(remote.record.get("userName", "")),
+        plan.actions.append(Action(options.removal, owner, str(remote.record.get("userName", "")),
                                    f"{reason} (linked in Genesys Cloud only)", remote=remote,
                                    in_cic=user_key(owner) in out_of_scope))
+    return found
 
 
 def hold_if_too_many(plan: Plan, linked: int, options: Options) -> None:
     """Turn every removal into a HOLD when there are more than the pass may make."""
     removing = [a for a in plan.actions if a.kind in REMOVALS and a.remote is not None]
-    verb = "deleted" if options.delete_instead_of_deactivate else "deactivated"
-    held = options.limit.check(len(removing), linked, verb)
+    verb = options.removal_verb
+    held = options.limit.check(len(removing), linked, verb, listed=plan.listed)
     if held is None:
         return
     plan.held = held
@@ -106,27 +141,3 @@ def maybe_created(state: UserState) -> bool:
     """Whether a row without a Genesys Cloud id may still have one there: a create was sent
     and its outcome never recorded (killed, or failed without an answer)."""
     return state.genesys_id is None and state.status in (CREATING, ERROR)
-
-
-def allowed_removals(removals: list[Removal], snapshot: Snapshot,
-                      options: Options, notes: list[str],
-                      actions: list[Action]) -> list[Removal]:
-    gone = [r for r in removals if not r[2]]
-    if gone and not snapshot.complete:
-        notes.append(f"{len(gone)} Genesys Cloud users of CIC users missing from the source are "
-                     f"left as they are: the source had {len(snapshot.problems)} unreadable "
-                     "entries")
-        return [r for r in removals if r[2]]
-    if gone and not snapshot.users:
-        notes.append(f"the source has no users at all: its {len(gone)} Genesys Cloud users are "
-                     "left as they are (an empty export is more likely a mistake than the end "
-                     "of every user)")
-        return [r for r in removals if r[2]]
-    if gone and not options.deactivate_missing:
-        for state, reason, _ in gone:
-            message = f"{reason}; left active (sync.deactivate_missing = false)"
-            if state.message != message:
-                actions.append(Action(Kind.SKIP, state.user_id, state.email, message,
-                                      in_cic=False))
-        return [r for r in removals if r[2]]
-    return removals

@@ -41,6 +41,7 @@ class PassReport:
     requests: dict[str, int] = field(default_factory=dict)  # during this pass
     seconds: float = 0.0
     error: str = ""  # what ended the pass early, if anything
+    error_type: str = ""  # its kind: the exception's class name, or Stopped
 
     def results(self) -> dict[str, int]:
         counts = dict.fromkeys(RESULTS, 0)
@@ -82,7 +83,7 @@ class PassReport:
         plan = self.plan
         return {
             "schema": SCHEMA_VERSION, "outcome": str(self.outcome),
-            "error": {"message": self.error} if self.error else None,
+            "error": {"type": self.error_type, "message": self.error} if self.error else None,
             "held": plan.held.to_json() if plan.held is not None else None,
             "results": self.results(), "unchanged": plan.unchanged,
             "source_users": plan.source_users, "out_of_scope": plan.out_of_scope,

@@ -209,3 +209,97 @@ def test_failed_runs_print_json_too(setup: SyncSetup) -> None:
         assert result.exit_code == 1
         assert document["schema"] == 1 and document["outcome"] == "failed"
         assert document["error"]["message"]
+
+
+def test_link_refuses_a_user_the_pass_would_not_sync(setup: SyncSetup) -> None:
+    """Linking a user that is out of scope or has no e-mail would let the pass that follows
+    deactivate the Genesys Cloud user just linked."""
+    setup.configure(sync='exclude = ["svc-*"]')
+    setup.add("alice", "alice@example.com")
+    setup.add("svc-bot", "bot@example.com")
+    setup.add("nomail", "")
+    setup.apply()
+    for user_id, email, why in (("svc-bot", "bot@example.com", "out of scope"),
+                                ("nomail", "nomail@example.com", "no business e-mail")):
+        made = setup.genesys.add_user(email, "Made in Genesys")
+        refused = setup.run("sync", "link", user_id, made["id"])
+        assert refused.exit_code == 1, refused.output
+        assert f"cannot be synced ({why}" in refused.output
+        user = by_name(setup, email)
+        assert user["active"] is True and links(user) == []
+
+
+def test_a_link_that_fails_in_genesys_leaves_the_state_as_it_was(setup: SyncSetup) -> None:
+    from tests.sync.fake_genesys import Faults
+
+    setup.configure(sync="max_retries = 0")
+    setup.add("alice", "alice@example.com")
+    setup.add("bob", "bob@example.com")
+    setup.apply()
+    alice_user = by_name(setup, "alice@example.com")
+    setup.genesys.faults = Faults(rate=1.0, kinds=("500",), only=("PATCH",))
+    failed = setup.run("sync", "link", "bob", alice_user["id"])
+    setup.genesys.faults = Faults()
+    assert failed.exit_code == 1
+    state = SyncState(setup.folder / "sync.db")
+    alice, bob = state.user("alice"), state.user("bob")
+    assert alice is not None and alice.genesys_id == alice_user["id"]
+    assert alice.status == "synced"
+    assert bob is not None and bob.genesys_id == by_name(setup, "bob@example.com")["id"]
+    assert [e.action for e in History(state).of("alice")] == ["create"]
+    state.close()
+    assert links(by_name(setup, "alice@example.com")) == [
+        {"authority": "cic-sts", "value": "alice"}]
+
+
+def test_a_conflict_seen_pass_after_pass_is_one_history_entry(setup: SyncSetup) -> None:
+    setup.genesys.add_user("carol@example.com", "Carol (made in Genesys)")
+    setup.add("carol", "carol@example.com")
+    setup.add("bob", "bob@example.com")
+    for _ in range(5):
+        setup.apply()
+    state = SyncState(setup.folder / "sync.db")
+    assert [e.result for e in History(state).of("carol")] == ["conflict"]
+    state.close()
+    setup.genesys.add_user("other@example.com", "Other")
+    setup.add("carol", "other@example.com")  # a different conflict: a new entry
+    setup.apply()
+    state = SyncState(setup.folder / "sync.db")
+    assert [e.result for e in History(state).of("carol")] == ["conflict", "conflict"]
+    state.close()
+
+
+def test_a_mistyped_user_id_is_an_error(setup: SyncSetup) -> None:
+    setup.add("alice", "alice@example.com")
+    for command in (("sync", "apply", "--user", "alcie"), ("sync", "plan", "--user", "alcie")):
+        result = setup.run(*command)
+        assert result.exit_code == 1
+        assert "CIC user alcie is neither in the source nor known to the sync" in result.output
+    assert setup.genesys.users() == []
+
+
+def test_status_prints_json_whatever_it_was_asked(setup: SyncSetup) -> None:
+    for args in (("sync", "status", "--json"), ("sync", "status", "--state", "error", "--json"),
+                 ("sync", "status", "alice", "--json")):
+        result = setup.cli(*args)
+        document = json.loads(result.stdout)
+        assert result.returncode == 3 and document["status"] == "unknown", args
+    setup.config_path.write_text(setup.config_path.read_text() + "\n[sync]\nbogus = 1\n")
+    broken = setup.cli("sync", "status", "--json")
+    assert broken.returncode == 2
+    assert json.loads(broken.stdout)["outcome"] == "failed"
+
+
+def test_changing_the_authority_of_an_installation_is_refused(setup: SyncSetup) -> None:
+    """Its users carry the old authority's link: under a new one, every one of them would look
+    like another installation's, and no removal would ever happen again."""
+    setup.add("alice", "alice@example.com")
+    setup.apply()
+    setup.configure(sync='authority = "cic-sts/abcd0001"')
+    for command in (("sync", "apply"), ("sync", "plan"), ("sync", "link", "alice", "x")):
+        result = setup.run(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert ("sync.authority is 'cic-sts/abcd0001', but this installation's links in "
+                "Genesys Cloud are under 'cic-sts'") in result.output
+    assert links(by_name(setup, "alice@example.com")) == [
+        {"authority": "cic-sts", "value": "alice"}]

@@ -122,8 +122,9 @@ def test_an_email_swap_counts_retries_not_failures(setup: SyncSetup) -> None:
 
 
 @pytest.mark.parametrize(("email", "display_name", "why"), [
-    ("a" * 65 + "@example.com", "", "part before the @ is longer than 64 characters"),
-    ("a" * 60 + "@" + "d" * 190 + ".example", "", "email is longer than 254 characters"),
+    ("a" * 65 + "@example.com", "", "part before the @ is longer than 64 bytes"),
+    ("é" * 33 + "@example.com", "", "part before the @ is longer than 64 bytes"),  # 66 octets
+    ("a" * 60 + "@" + "d" * 190 + ".example", "", "email is longer than 254 bytes"),
     ("ok@example.com", "N" * 256, "display name is longer than 255 characters"),
 ])
 def test_values_genesys_would_refuse_are_reported_before_sending(
@@ -199,3 +200,51 @@ def test_on_a_terminal_a_pass_ends_with_the_users_that_need_attention(
     assert tail[1].startswith("  Conflict    carol <carol@example.com>: e-mail "
                               "carol@example.com belongs to"), tail
     assert tail[2] == "  Not synced  dave: no business e-mail"
+
+
+def test_leaving_the_scope_with_deactivate_missing_off_leaves_the_user_active(
+        setup: SyncSetup) -> None:
+    setup.add("alice", "alice@example.com")
+    setup.add("bob", "bob@example.com")
+    setup.apply()
+    setup.configure(sync='deactivate_missing = false\nexclude = ["bob"]')
+    report = setup.apply()
+    [bob] = [o for o in report.outcomes if o.action.user_id == "bob"]
+    assert bob.result == "skipped" and "left active (sync.deactivate_missing = false)" in \
+        bob.message
+    assert active_names(setup) == {"alice@example.com", "bob@example.com"}
+
+
+def test_a_user_that_changed_hands_meanwhile_is_not_written(setup: SyncSetup) -> None:
+    """Between the sync's last look and its write, another installation linked the user: the
+    version no longer matches, the fresh read shows the other link, and nothing is written."""
+    from tests.sync.conftest import GENESYS
+
+    setup.add("alice", "alice@example.com")
+    setup.add("bob", "bob@example.com")
+    setup.add("carol", "carol@example.com")
+    setup.apply()
+    for email in ("alice@example.com", "bob@example.com"):
+        user = setup.genesys.by_user_name(email)
+        assert user is not None
+        setup.genesys.edit_user(user["id"], **{f"{GENESYS}:externalIds": [
+            *user[GENESYS]["externalIds"], {"authority": "cic-sts/other", "value": "x"}]})
+    setup.add("alice", "alice@example.com", "Alice Renamed")  # an update for alice
+    setup.directory.delete("bob")  # a removal for bob
+    report = setup.apply()
+    results = {o.action.user_id: (o.result, o.message) for o in report.outcomes}
+    assert results["alice"][0] == "conflict"
+    assert "also linked by another cic-sts installation (cic-sts/other)" in results["alice"][1]
+    assert results["bob"][0] == "skipped" and "left active" in results["bob"][1]
+    assert setup.genesys.by_user_name("alice@example.com")["displayName"] == "alice"
+    assert active_names(setup) == {"alice@example.com", "bob@example.com",
+                                   "carol@example.com"}
+
+
+def test_workgroup_rules_refuse_a_csv_without_a_workgroups_column(setup: SyncSetup) -> None:
+    (setup.folder / "users.csv").write_text("user_id,email\nagent1,agent1@example.com\n")
+    setup.configure(sync='source = "csv"\ncsv_file = "users.csv"\nexclude = ["workgroup:Lab"]')
+    result = setup.run("sync", "apply")
+    assert result.exit_code == 1
+    assert "no workgroups column" in result.output
+    assert setup.genesys.users() == []

@@ -28,12 +28,14 @@ def active(genesys: FakeGenesys) -> set[str]:
     return {u["userName"].split("@")[0] for u in genesys.users(active=True)}
 
 
-def held_line(result: Result, removals: int, linked: int, limit: str) -> None:
-    """The one clear line: how many, of how many, which limit, and the override."""
+def held_line(result: Result, removals: int, linked: int, limit: str, *,
+              verb: str = "deactivated", full: bool = False) -> None:
+    """The one clear line: how many, of how many, which limit, and the override (with --full
+    when only a listing of Genesys Cloud sees those removals)."""
     assert result.exit_code == 3, result.output
-    assert (f"held: {removals} of {linked} linked users would be deactivated, more than "
-            f"{limit}; check the source, then run `cic-sts sync apply --allow-deactivations "
-            f"{removals}`") in result.output, result.output
+    override = f"cic-sts sync apply {'--full ' if full else ''}--allow-deactivations {removals}"
+    assert (f"held: {removals} of {linked} linked users would be {verb}, more than "
+            f"{limit}; check the source, then run `{override}`") in result.output, result.output
 
 
 def assert_status(setup: SyncSetup, code: int, *fragments: str) -> dict[str, object]:
@@ -62,7 +64,8 @@ def test_a_csv_export_cut_at_a_line_boundary_deactivates_nobody(setup: SyncSetup
     data = assert_status(setup, 2, "Deactivations HELD: 90 of 100 linked users",
                          "Status: CRITICAL")
     assert data["held"] == {"removals": 90, "linked": 100, "limit": 10,
-                            "by": "max_deactivations", "verb": "deactivated", "percent": 0}
+                            "by": "max_deactivations", "verb": "deactivated", "percent": 0,
+                            "listed": False}
 
     # An override below what the pass would do is refused too, and says so.
     fewer = setup.run("sync", "apply", "--allow-deactivations", "50")
@@ -241,5 +244,52 @@ def test_two_installations_with_the_old_shared_authority_are_held(setup: SyncSet
     site_b.add("b00", "b00@example.com")
     assert setup.run("sync", "apply").exit_code == 0
     result = site_b.run("sync", "apply", "--full")
-    held_line(result, 20, 0, "sync.max_deactivations = 10")
+    held_line(result, 20, 20, "sync.max_deactivations = 10", full=True)
     assert len(active(setup.genesys)) == 21  # b00 was created, nobody deactivated
+    # Only a listing sees those users: a pass that does not list neither clears the hold...
+    assert site_b.run("sync", "apply").exit_code == 0
+    assert_status(site_b, 2, "Deactivations HELD: 20 of 20 linked users")
+    # ...nor could an allowance without one act on it: it lists by itself.
+    done = site_b.run("sync", "apply", "--allow-deactivations", "20")
+    assert done.exit_code == 0, done.output
+    assert active(setup.genesys) == {"b00"}  # what sharing an authority costs: the limit
+    assert_status(site_b, 0, "Status: OK")  # held it until an administrator said so
+
+
+def test_an_export_cut_inside_a_row_deactivates_nobody(setup: SyncSetup) -> None:
+    """u10's row was cut before its e-mail: u10 looks like a user without one, but the file is
+    incomplete (no #rows line), so nobody is deactivated on its strength."""
+    users = [f"u{i:02}" for i in range(30)]
+    csv = setup.folder / "users.csv"
+    setup.configure(sync='source = "csv"\ncsv_file = "users.csv"\ncsv_require_row_count = true')
+    write_csv(csv, users, row_count=True)
+    assert setup.run("sync", "apply").exit_code == 0
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines[:11]) + "\nu10,User u10,")
+    result = setup.run("sync", "apply", "--allow-deactivations", "100")
+    assert result.exit_code == 1
+    assert "no final #rows=N line" in result.output
+    assert len(active(setup.genesys)) == 30
+
+
+def test_the_percentage_limit_and_a_limit_on_deletions(setup: SyncSetup) -> None:
+    setup.configure(sync="max_deactivations_percent = 5\ndelete_instead_of_deactivate = true")
+    for i in range(40):
+        setup.add(f"u{i:02}", f"u{i:02}@example.com")
+    setup.apply()
+    for i in range(3):  # 3 of 40 is more than 5 % (2), fewer than 10
+        setup.directory.delete(f"u{i:02}")
+    held_line(setup.run("sync", "apply"), 3, 40,
+              "sync.max_deactivations_percent = 5 % (2)", verb="deleted")
+    assert len(setup.genesys.users()) == 40
+    assert setup.run("sync", "apply", "--allow-deactivations", "3").exit_code == 0
+    assert len(setup.genesys.users()) == 37
+
+
+def test_a_scope_rule_typed_wrong_is_held(setup: SyncSetup) -> None:
+    for i in range(20):
+        setup.add(f"agent{i:02}", f"agent{i:02}@example.com")
+    setup.apply()
+    setup.configure(sync='include = ["agnet*"]')  # the typo leaves everyone out of scope
+    held_line(setup.run("sync", "apply"), 20, 20, "sync.max_deactivations = 10")
+    assert len(active(setup.genesys)) == 20

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from idp.commands.context import echo_json
+from idp.errors import StsError
 from idp.sync.apply import Outcome
 from idp.sync.plan import Action, Kind, Plan
-from idp.sync.report import SCHEMA_VERSION
+from idp.sync.report import SCHEMA_VERSION, failed_json
 
 _VERB = {Kind.CREATE: "to create", Kind.UPDATE: "to update", Kind.ADOPT: "to adopt",
          Kind.LINK: "to link", Kind.DEACTIVATE: "to deactivate", Kind.DELETE: "to delete",
@@ -58,6 +62,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION, "listed": plan.listed, "source_users": plan.source_users,
         "out_of_scope": plan.out_of_scope, "without_email": plan.without_email,
+        "cannot_sync": plan.cannot_sync,
         "unchanged": plan.unchanged, "writes": plan.writes, "notes": plan.notes,
         "source_problems": plan.source_problems,
         "held": plan.held.to_json() if plan.held is not None else None,
@@ -96,3 +101,15 @@ def print_attention(outcomes: list[Outcome]) -> None:
         name = action.user_id + (f" <{action.email}>" if action.email else "")
         label = _ATTENTION_LABELS[outcome.result]
         click.echo(f"  {label:<11} {name}: {outcome.message or action.reason}")
+
+
+@contextmanager
+def json_on_failure(as_json: bool) -> Iterator[None]:
+    """With --json, a failure is a JSON document on stdout too (and the usual exit code)."""
+    try:
+        yield
+    except StsError as exc:
+        if not as_json:
+            raise
+        echo_json(failed_json(exc))
+        click.get_current_context().exit(exc.exit_code)

@@ -1,6 +1,7 @@
 """`sync plan`, `sync apply` and `sync run`: what a pass would do, one pass, passes forever.
 
-Exit codes of `sync apply` (and of `sync plan`, which is never held or stopped):
+Exit codes of `sync apply` (`sync plan` exits 0, or 1 when it cannot plan, 2 for a configuration
+error; a plan that would be held says so, but is no failure):
 
 - 0: every user done;
 - 1: some users ended in Error, the source had unreadable entries, the pass stopped early, or it
@@ -28,12 +29,18 @@ from typing import Any
 import click
 
 from idp.commands.context import CliContext, echo_json, pass_cli
-from idp.commands.sync.output import outcome_line, plan_json, print_attention, print_plan
-from idp.errors import GenesysError, StsError, SyncError
+from idp.commands.sync.output import (
+    json_on_failure,
+    outcome_line,
+    plan_json,
+    print_attention,
+    print_plan,
+)
+from idp.errors import GenesysError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
 from idp.sync.plan import Plan
-from idp.sync.report import EXIT_CODES, PassReport, failed_json
+from idp.sync.report import EXIT_CODES, PassReport
 
 log = logging.getLogger("idp.sync")
 
@@ -53,7 +60,7 @@ USER_OPTION = click.option(
 def plan_(cli: CliContext, /, full: bool, force: bool, only: str | None,
           as_json: bool) -> None:
     """Show what `sync apply` would do, writing nothing."""
-    with _json_on_failure(as_json):
+    with json_on_failure(as_json):
         service = SyncService(cli.config())
         try:
             plan = service.plan(full=full, force=force, only=only)
@@ -85,7 +92,7 @@ def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
     entries or the pass stopped early; 3 when it was held because it would have deactivated
     more users than sync.max_deactivations.
     """
-    with _json_on_failure(as_json):
+    with json_on_failure(as_json):
         service = SyncService(cli.config())
         try:
             with _stop_on_signals() as stop:
@@ -234,18 +241,6 @@ def _logs_above(bar: Callable[[], Any], lock: threading.Lock) -> Iterator[None]:
         yield
     finally:
         root.handlers = previous
-
-
-@contextmanager
-def _json_on_failure(as_json: bool) -> Iterator[None]:
-    """With --json, a failure is a JSON document on stdout too (and the usual exit code)."""
-    try:
-        yield
-    except StsError as exc:
-        if not as_json:
-            raise
-        echo_json(failed_json(exc))
-        click.get_current_context().exit(exc.exit_code)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from idp.commands.context import CliContext, echo_json, pass_cli
-from idp.commands.sync.output import users
+from idp.commands.sync.output import json_on_failure, users
 from idp.errors import SyncError
 from idp.sync.guard import Held
 from idp.sync.history import History
@@ -55,22 +55,23 @@ def status(cli: CliContext, /, user_id: str | None, wanted: str | None, history:
     state, or one user's status, Last Synchronized time and history."""
     if history and user_id is None:
         raise click.UsageError("--history needs a USER_ID")
-    try:
-        state = SyncState(cli.config().sync.state_database, create=False)
-    except SyncError as exc:
-        if user_id is not None or wanted is not None:
-            raise
-        _unknown(str(exc), as_json)
-        return
-    try:
-        if user_id is not None:
-            _user(state, user_id, history, as_json)
-        elif wanted is not None:
-            _by_state(state, wanted, as_json)
-        else:
-            click.get_current_context().exit(_health(state, as_json))
-    finally:
-        state.close()
+    with json_on_failure(as_json):
+        try:
+            state = SyncState(cli.config().sync.state_database, create=False)
+        except SyncError as exc:  # nothing has run yet, whatever was asked
+            _unknown(str(exc), as_json)
+            return
+        try:
+            if user_id is not None:
+                _user(state, user_id, history, as_json)
+            elif wanted is not None:
+                _by_state(state, wanted, as_json)
+            else:
+                code = _health(state, as_json)
+        finally:
+            state.close()
+    if user_id is None and wanted is None:
+        click.get_current_context().exit(code)
 
 
 # -- health ------------------------------------------------------------------------------------
@@ -129,8 +130,9 @@ def _health(state: SyncState, as_json: bool) -> int:
         })
         return verdict.level
     shown = (f"{user_sync['synced']} / {user_sync['users']} synced" if user_sync else "never")
-    apart = [f"{user_sync[k]} {what}" for k, what in (("without_email", "without business "
-             "e-mail"), ("out_of_scope", "out of scope")) if user_sync.get(k)]
+    apart = [f"{user_sync[k]} {what}" for k, what in (
+        ("without_email", "without business e-mail"), ("cannot_sync", "that cannot sync"),
+        ("out_of_scope", "out of scope")) if user_sync.get(k)]
     if apart:
         shown += f" ({', '.join(apart)})"
     rows = [("Health Item", "State", "Last Update"),

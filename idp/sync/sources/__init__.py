@@ -16,11 +16,12 @@ __all__ = ["CsvSource", "DirectorySource", "Snapshot", "UserSource", "source_for
 
 def source_for(config: Config) -> UserSource:
     settings = config.sync
+    workgroups = Scope.of(settings.include, settings.exclude).needs_workgroups
     if settings.source == "csv":
-        return CsvSource(settings.csv_file, require_row_count=settings.csv_require_row_count)
+        return CsvSource(settings.csv_file, require_row_count=settings.csv_require_row_count,
+                         needs_workgroups=workgroups)
     if settings.source == "icws":
         from idp.sync.sources.icws import IcwsSource  # only this source needs the ICWS client
 
-        workgroups = Scope.of(settings.include, settings.exclude).needs_workgroups
         return IcwsSource.from_settings(config.icws, workgroups=workgroups)
     return DirectorySource(config.directory.database)
