@@ -290,6 +290,10 @@ class SyncSettings:
         "Genesys Cloud's own limit is not published (unconfirmed).")
     history_days: int = setting(
         90, "Days the per-user history (`sync status USER_ID --history`) is kept.")
+    metrics_textfile: Path | None = setting(
+        None, "If set, a node_exporter textfile the sync rewrites after each pass (users by "
+        "state, requests, 429 waits, last pass and its outcome, held removals), e.g. "
+        "/var/lib/prometheus/node-exporter/cic-sts-sync.prom.")
     interval: int = setting(60, "Seconds between two passes of `sync run`.")
     full_interval: int = setting(
         86400, "Seconds between full passes of `sync run` (its first pass is one too), which "

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from idp.config import Config
 from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.scim import Event, ScimClient
+from idp.observe.sync_metrics import write_textfile
 from idp.sync.apply import Applier, Outcome
 from idp.sync.guard import Held, Limit
 from idp.sync.history import Change as HistoryChange
@@ -28,9 +31,11 @@ from idp.sync.plan import Options, Plan, make_plan
 from idp.sync.report import PassReport
 from idp.sync.scope import Scope
 from idp.sync.sources import UserSource, source_for
-from idp.sync.state import SYNCED, SyncState
+from idp.sync.state import CREATING, NOT_SYNCED, SYNCED, SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
 from idp.timestamps import utc_now
+
+log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Event], ScimClient]
 
@@ -88,7 +93,7 @@ class SyncService:
         self._client_factory = client_factory or (lambda event: client_for(config, event))
         self._client: ScimClient | None = None
         self._state: SyncState | None = None
-        self._counted = {"successful": 0, "failed": 0, "retried": 0}
+        self._counted: dict[str, int] = {}
         self._count_lock = threading.Lock()
 
     @property
@@ -117,7 +122,7 @@ class SyncService:
             self._after_requests()
             self._client.close()
             self._client = None
-            self._counted = {"successful": 0, "failed": 0, "retried": 0}
+            self._counted = {}
 
     # -- passes ------------------------------------------------------------------------------
 
@@ -259,8 +264,8 @@ class SyncService:
         if self._client is None:
             return
         with self._count_lock:
-            current = self._client.stats.snapshot()
-            delta = {k: current[k] - self._counted[k] for k in current}
+            current = {**self._client.stats.snapshot(), "retry_after_waits": self._client.waits}
+            delta = {k: current[k] - self._counted.get(k, 0) for k in current}
             self._counted = current
         if any(delta.values()):
             self.state.add_counts(delta)
@@ -275,6 +280,25 @@ class SyncService:
         self.state.set_health("last_outcome", outcome, stamp)
         if outcome == "completed":
             self.state.set_health("last_success", summary, stamp)
+        if self.config.sync.metrics_textfile is not None:
+            self._write_metrics(self.config.sync.metrics_textfile, outcome)
+
+    def _write_metrics(self, path: Path, outcome: str) -> None:
+        counts: dict[str, int] = {}
+        for user in self.state.users().values():
+            status = NOT_SYNCED if user.status == CREATING else user.status
+            counts[status] = counts.get(status, 0) + 1
+        counters = self.state.counters()
+        held = self.held()
+        try:
+            write_textfile(
+                path, users_by_state=counts,
+                requests={k: counters.get(k, 0) for k in ("successful", "failed", "retried")},
+                retry_after_waits=counters.get("retry_after_waits", 0), last_pass=time.time(),
+                last_pass_ok=outcome == "completed", last_outcome=outcome,
+                held=held.removals if held is not None else 0)
+        except OSError as exc:  # monitoring must not fail the pass it reports on
+            log.warning("cannot write the sync's metrics to %s: %s", path, exc.strerror or exc)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
