@@ -84,15 +84,32 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     SyncState(path).close()  # opening it again changes nothing
 
 
+# Schema version 2 as it shipped: users keyed by the casefolded ID, no history table.
+V2_SCHEMA = ("""
+CREATE TABLE users (
+    key TEXT NOT NULL PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '', email TEXT NOT NULL DEFAULT '', genesys_id TEXT,
+    version TEXT, record TEXT, fingerprint TEXT, last_synced TEXT, updated TEXT NOT NULL)""",
+             "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+             "CREATE TABLE health (name TEXT PRIMARY KEY, value TEXT NOT NULL, "
+             "time TEXT NOT NULL)",
+             "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, "
+             "kind TEXT NOT NULL, message TEXT NOT NULL)")
+
+
 def test_a_version_2_database_gets_conflicts_and_a_history(tmp_path: Path) -> None:
     path = tmp_path / "sync.db"
-    state = SyncState(path)
-    state.not_synced("carol", "conflict: e-mail c@example.com belongs to Genesys Cloud user g9",
-                     "c@example.com")
-    state.not_synced("dave", "no business e-mail", "")
-    state.close()
-    with sqlite3.connect(path) as conn:  # as version 2 left it: no history, conflicts in text
-        conn.execute("DROP TABLE history")
+    with sqlite3.connect(path) as conn:
+        for statement in V2_SCHEMA:
+            conn.execute(statement)
+        conn.executemany(
+            "INSERT INTO users (key, user_id, status, message, email, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [("carol", "carol", "not_synced",
+              "conflict: e-mail c@example.com belongs to Genesys Cloud user g9",
+              "c@example.com", "2025-01-01T00:00:00Z"),
+             ("dave", "dave", "not_synced", "no business e-mail", "", "2025-01-01T00:00:00Z")])
+        conn.execute("INSERT INTO counters VALUES ('successful', 7)")
         conn.execute("PRAGMA user_version = 2")
     conn.close()
     state = SyncState(path)
@@ -102,6 +119,7 @@ def test_a_version_2_database_gets_conflicts_and_a_history(tmp_path: Path) -> No
     assert carol.message == "e-mail c@example.com belongs to Genesys Cloud user g9"
     assert dave.status == NOT_SYNCED and dave.message == "no business e-mail"
     assert [u.user_id for u in state.by_status(CONFLICT)] == ["carol"]
+    assert state.counters() == {"successful": 7}
     History(state).record("p1", [Entry("carol", "create", "conflict", "held")])
     assert [e.result for e in History(state).of("CAROL")] == ["conflict"]
     state.close()
