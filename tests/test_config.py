@@ -312,3 +312,17 @@ def test_every_setting_is_documented() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [key for key, _, _ in documented_settings() if key not in text]
     assert not missing, f"settings not described in README.md: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[server]\nlog_level = "loud"\n',
+     "server.log_level: 'loud' is not a choice (known: debug, info, warning, error)"),
+    ("[server]\nport = 70000\n", "server.port: must be 1-65535, got 70000"),
+    ("[idp]\nsession_lifetime = 0\n", "idp.session_lifetime: must be at least 1, got 0"),
+    ('[state]\nbackend = "memcached"\n', "(known: cookie, redis)"),
+    ('[proxy]\nstickiness = "cookie"\n', "(known: ip_hash, sticky-cookie, none)"),
+    ("[sync]\npage_size = 5000\n", "sync.page_size: must be 1-1000, got 5000"),
+])
+def test_choices_and_ranges_come_from_the_registry(tmp_path: Path, text: str,
+                                                   expected: str) -> None:
+    assert expected in refused(tmp_path, text)

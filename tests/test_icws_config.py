@@ -79,14 +79,14 @@ def test_http_needs_allow_plain_http_uses_port_8018_and_warns(
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('[directory]\nbackend = "cic"\n', "directory.backend: local or icws"),
+    ('[directory]\nbackend = "cic"\n', "'cic' is not a choice (known: local, icws)"),
     ('[directory]\nbackend = "icws"\n', "icws.servers: required"),
     (ICWS.replace("cic2:8020", "cic2:99999"), "icws.servers: 'cic2:99999': the port"),
     (ICWS.replace("cic2:8020", "http://cic2"), "icws.servers"),
-    (ICWS + 'scheme = "ftp"\n', "icws.scheme: https or http"),
+    (ICWS + 'scheme = "ftp"\n', "icws.scheme: 'ftp' is not a choice (known: https, http)"),
     (ICWS + 'service_user = "svc"\n', "set both or neither"),
     (ICWS + 'service_password = "literal"\n', "never written in the configuration"),
-    (ICWS + "timeout = 10\nfailover_timeout = 5\n", "failover_timeout at least timeout"),
+    (ICWS + "timeout = 10\nfailover_timeout = 5\n", "failover_timeout must be at least timeout"),
     (ICWS + 'timeout = "5"\n', "remove the quotes"),
     (ICWS + 'application_name = " "\n', "icws.application_name: must not be empty"),
     ('[sync]\nsource = "icws"\n', "the sync reads CIC users with a service account"),

@@ -165,11 +165,13 @@ def _section(cls: type, name: str, table: Any, base: Path) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"{name}: must be a table ([{name}])")
     known = get_type_hints(cls)
+    allowed = {f.name: f.metadata for f in fields(cls)}
     values = {}
     for key, value in table.items():
         if key not in known:
             raise ConfigError(f"{name}.{key}: unknown setting (known: {', '.join(known)})")
         values[key] = _coerce(f"{name}.{key}", known[key], value, base)
+        _check_allowed(f"{name}.{key}", values[key], allowed[key])
     for f in fields(cls):  # relative default paths are relative to the file, like set ones
         if f.name not in values and isinstance(f.default, Path) and str(f.default) != ".":
             values[f.name] = (base / f.default).resolve()
@@ -209,6 +211,19 @@ def _coerce(key: str, annotation: Any, value: Any, base: Path) -> Any:
             raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
         return list(value)
     raise AssertionError(f"no coercion for {kind}")  # a programming error, not a user's
+
+
+def _check_allowed(key: str, value: Any, metadata: Any) -> None:
+    """The choices and the range the registry states for a setting (`setting`)."""
+    choices = metadata.get("choices") or ()
+    if choices and value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not a choice (known: {', '.join(choices)})")
+    low, high = metadata.get("min"), metadata.get("max")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (f"{low}-{high}" if low is not None and high is not None
+                      else f"at least {low}" if low is not None else f"at most {high}")
+            raise ConfigError(f"{key}: must be {bounds}, got {value}")
 
 
 def _secret(key: str, value: Any, base: Path) -> Secret:

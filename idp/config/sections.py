@@ -1,7 +1,10 @@
 """The settings registry: one frozen dataclass per section of the TOML file.
 
-Each field is a setting with its default and help text (`setting`); the README documents every
-one (a test checks). Secrets are `Secret`s: where a value is read from, never the value.
+Each field is a setting with its default, its help text and, where it has them, its choices or
+its range (`setting`); loading enforces those generically (`idp.config.loading`), and
+docs/settings.md is generated from them (`idp.config.reference`; a test keeps the committed copy
+equal). Rules that join several settings live in `idp.config.checks`. Secrets are `Secret`s:
+where a value is read from, never the value.
 """
 
 from __future__ import annotations
@@ -38,11 +41,14 @@ class Secret:
         return f"Secret(env={self.env!r})" if self.env else f"Secret(file={str(self.file)!r})"
 
 
-def setting(default: Any, help: str) -> Any:
-    """A dataclass field that carries its help text for the docs and error messages."""
+def setting(default: Any, help: str, *, choices: tuple[str, ...] = (),
+            min: int | None = None, max: int | None = None) -> Any:  # noqa: A002
+    """A dataclass field that carries its help text, and the values it allows (`choices` for a
+    string; `min`, `max` for a number), for loading, the docs and error messages."""
+    metadata = {"help": help, "choices": choices, "min": min, "max": max}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,10 @@ class ServerSettings:
         [], "Host names or IP addresses of this STS; the first is used in URLs, all go into the "
         "TLS certificate's subject alternative names. Default: this machine's FQDN.")
     bind: str = setting("0.0.0.0", "Address gunicorn listens on.")
-    port: int = setting(8043, "HTTPS port (the proxy's upstream port).")
-    workers: int = setting(2, "gunicorn worker processes.")
+    port: int = setting(8043, "HTTPS port (the proxy's upstream port).", min=1, max=65535)
+    workers: int = setting(2, "gunicorn worker processes.", min=1, max=64)
     connections: int = setting(
-        1000, "Connections one worker holds at once (idle ones are closed after 30 s).")
+        1000, "Connections one worker holds at once (idle ones are closed after 30 s).", min=1)
     threads: int = setting(
         0, "Ignored since the workers use gevent (see server.connections); accepted so that "
         "older configuration files still load, with a warning.")
@@ -69,7 +75,8 @@ class ServerSettings:
         "Default: server.public_base_url when that is set.")
     tls_certificate: Path = setting(Path("certs/tls.crt"), "TLS certificate for port 8043 (PEM).")
     tls_key: Path = setting(Path("certs/tls.key"), "TLS private key for port 8043 (PEM).")
-    log_level: str = setting("info", "Log level: debug, info, warning or error.")
+    log_level: str = setting("info", "Log level.",
+                             choices=("debug", "info", "warning", "error"))
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,14 @@ class IdpSettings:
         Secret(file=Path("certs/session.secret")),
         "Key that signs the STS session cookie; all servers of a pair need the same one.")
     session_lifetime: int = setting(
-        28800, "Seconds a logged-on user is not asked for the password again (default 8 hours).")
-    assertion_lifetime: int = setting(300, "Seconds an assertion stays valid after it is issued.")
+        28800, "Seconds a logged-on user is not asked for the password again (default 8 hours).",
+        min=1)
+    assertion_lifetime: int = setting(300, "Seconds an assertion stays valid after it is issued.",
+                                      min=1)
     clock_skew: int = setting(30, "Seconds NotBefore is set in the past, for SPs with slow clocks.")
     max_message_bytes: int = setting(
-        65536, "Largest SAML request accepted, after base64 decoding and inflating.")
+        65536, "Largest SAML request accepted, after base64 decoding and inflating.",
+        min=1024, max=10 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -102,10 +112,10 @@ class DirectorySettings:
     database: Path = setting(Path("cic-users.db"), "SQLite file of the local user directory.")
     backend: str = setting(
         "local", "Who checks user IDs and passwords: local (the local directory) or icws "
-        "(CIC itself, over ICWS; see [icws]).")
+        "(CIC itself, over ICWS; see [icws]).", choices=("local", "icws"))
     password_min_length: int = setting(
         12, "Shortest password `users add`, `users set-password` and `users import` accept "
-        "for the local directory (also refused: the user ID, common passwords).")
+        "for the local directory (also refused: the user ID, common passwords).", min=1)
     password_denied: list[str] = setting(
         [], "Passwords refused besides the built-in list of common ones (compared ignoring "
         "letter case and trailing digits or punctuation), e.g. the company's name.")
@@ -116,14 +126,16 @@ class IcwsSettings:
     servers: list[str] = setting(
         [], "The CIC servers (switchover pair) as \"host\" or \"host:port\", tried in this "
         "order; required for directory.backend = \"icws\" and sync.source = \"icws\".")
-    scheme: str = setting("https", "https or http (needs allow_plain_http).")
+    scheme: str = setting("https", "https or http (needs allow_plain_http).",
+        choices=("https", "http"))
     allow_plain_http: bool = setting(
         False, "Accept scheme = \"http\", which sends CIC passwords unencrypted.")
-    port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).")
+    port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).",
+        max=65535)
     ca_file: Path | None = setting(
         None, "CA certificates (PEM) that CIC's TLS certificate must chain to. "
         "Default: the system's CAs.")
-    timeout: int = setting(5, "Seconds one ICWS request may take in all.")
+    timeout: int = setting(5, "Seconds one ICWS request may take in all.", min=1)
     failover_timeout: int = setting(
         15, "Seconds one logon may spend trying the servers of the pair in all; a whole logon "
         "ends within failover_timeout + 2 x timeout.")
@@ -169,13 +181,13 @@ class StateSettings:
     backend: str = setting(
         "cookie", "Where STS sessions, logon throttling and replay caches live: cookie (sessions "
         "in an encrypted cookie any server with the same session secret reads; counters per "
-        "process) or redis (all shared through Redis).")
+        "process) or redis (all shared through Redis).", choices=("cookie", "redis"))
     redis_url: str = setting("redis://127.0.0.1:6379/0", "Redis server, for backend = redis.")
     redis_password: Secret | None = setting(None, "Password of the Redis server, if it has one.")
     max_failed_logons: int = setting(
         10, "Failed logons for one user ID within failed_logon_window before further attempts "
-        "are refused without checking (five times as many per client address).")
-    failed_logon_window: int = setting(900, "Seconds over which failed logons are counted.")
+        "are refused without checking (five times as many per client address).", min=1)
+    failed_logon_window: int = setting(900, "Seconds over which failed logons are counted.", min=1)
 
 
 @dataclass(frozen=True)
@@ -219,7 +231,8 @@ class ProxySettings:
     certificates_on_target: bool = setting(
         False, "The certificate, key and CA paths are on the proxy machine, not this one: a "
         "missing file is a warning instead of an error.")
-    stickiness: str = setting("ip_hash", "ip_hash, sticky-cookie (NGINX Plus only) or none.")
+    stickiness: str = setting("ip_hash", "ip_hash, sticky-cookie (NGINX Plus only) or none.",
+        choices=("ip_hash", "sticky-cookie", "none"))
     upstream_ca: str = setting(
         "", "CA certificate (PEM) the STS servers' certificates are checked against. Empty: "
         "not checked (a warning).")
@@ -234,7 +247,7 @@ class SyncSettings:
     source: str = setting(
         "directory", "Where the sync reads CIC users: directory (the local directory, "
         "directory.database), csv (sync.csv_file) or icws (CIC itself, [icws] with a service "
-        "account).")
+        "account).", choices=("directory", "csv", "icws"))
     csv_file: Path = setting(
         Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
     csv_require_row_count: bool = setting(
@@ -245,14 +258,17 @@ class SyncSettings:
         Path("cic-sync.db"), "SQLite file of the sync's state (per user: Genesys Cloud id, "
         "status, last synchronized, history) and request counters.")
     rate_per_minute: int = setting(
-        300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).")
-    concurrency: int = setting(4, "Requests in flight at once.")
+        300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).",
+        min=1, max=1000000)
+    concurrency: int = setting(4, "Requests in flight at once.", min=1, max=64)
     max_retries: int = setting(
-        5, "Retries of one request after a 429, a 5xx or a network error, before it fails.")
-    request_timeout: int = setting(30, "Seconds to wait for one Genesys Cloud answer.")
+        5, "Retries of one request after a 429, a 5xx or a network error, before it fails.",
+        min=0, max=20)
+    request_timeout: int = setting(30, "Seconds to wait for one Genesys Cloud answer.",
+        min=1, max=600)
     page_size: int = setting(
         25, "Users per page when listing Genesys Cloud users. Genesys Cloud may answer bigger "
-        "pages with 429 when lookup values such as externalId are asked for.")
+        "pages with 429 when lookup values such as externalId are asked for.", min=1, max=1000)
     default_country: str = setting(
         "", "Region (ISO 3166 code such as US or DE) of phone numbers written without a "
         "country code; empty: such numbers are reported and left out.")
@@ -280,21 +296,21 @@ class SyncSettings:
         "held until `sync apply --allow-deactivations N` or a corrected source.")
     max_deactivations_percent: int = setting(
         0, "If not 0, also the most one pass may deactivate, as a percentage of the linked "
-        "active users; the stricter of the two limits applies.")
+        "active users; the stricter of the two limits applies.", min=0, max=100)
     adopt_existing: bool = setting(
         False, "Take over Genesys Cloud users the sync did not create when their e-mail is a "
         "CIC user's business e-mail (otherwise: reported as a conflict, left alone; see also "
         "`sync adopt`).")
     max_display_name_length: int = setting(
         255, "Longest display name sent; a longer one is reported on the user and not sent. "
-        "Genesys Cloud's own limit is not published (unconfirmed).")
+        "Genesys Cloud's own limit is not published (unconfirmed).", min=1, max=10000)
     history_days: int = setting(
-        90, "Days the per-user history (`sync status USER_ID --history`) is kept.")
+        90, "Days the per-user history (`sync status USER_ID --history`) is kept.", min=1, max=3650)
     metrics_textfile: Path | None = setting(
         None, "If set, a node_exporter textfile the sync rewrites after each pass (users by "
         "state, requests, 429 waits, last pass and its outcome, held removals), e.g. "
         "/var/lib/prometheus/node-exporter/cic-sts-sync.prom.")
-    interval: int = setting(60, "Seconds between two passes of `sync run`.")
+    interval: int = setting(60, "Seconds between two passes of `sync run`.", min=1, max=86400)
     full_interval: int = setting(
         86400, "Seconds between full passes of `sync run` (its first pass is one too), which "
         "compare with a full listing of Genesys Cloud and so also undo changes made there; "
