@@ -7,7 +7,10 @@ Run with `make bench` (or `.venv/bin/python bench/sso_throughput.py`). In one ru
    for an already logged-on session (each answer is a freshly signed Response), driven by `wrk`
    at a fixed concurrency: responses per second, p50/p99 latency, and the CPU the server used;
 3. signing the same Response in process: our signer, and pysaml2's default path, which runs the
-   `xmlsec1` program per message.
+   `xmlsec1` program per message;
+4. the serving comparison (bench/serving.py): the STS's worker, the worker it replaced, and
+   gunicorn's own gevent (with and without a yielding post_request) and gthread workers, side by
+   side in rounds: responses/s, responses per server CPU-second, p50 and p99.
 
 Traffic goes only to 127.0.0.1, for a bounded time.
 """
@@ -33,6 +36,8 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import Variant, compare, summary, table  # noqa: E402
+from bench.variants import VARIANTS  # noqa: E402
 from idp.config import load_config  # noqa: E402
 from idp.demo.sp import DemoIdp  # noqa: E402
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
@@ -159,6 +164,11 @@ def main() -> None:
     # connections as they come, and with a handful opened at once one worker may take them all.
     parser.add_argument("--connections", type=int, default=32, help="wrk concurrency")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--serving", default=",".join(VARIANTS),
+                        help="ways of serving to compare, comma-separated ('' for none)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the comparison")
+    parser.add_argument("--compare-seconds", type=int, default=10,
+                        help="wrk duration of each variant in each round")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -206,6 +216,21 @@ def main() -> None:
     results["server_cores_used"] = round(cpu / wall, 2)
     results["healthz_per_s"] = health["rate"]
     results["healthz_per_core_per_s"] = round(health["rate"] / max(health_cores, 0.01), 1)
+    query = authn_query(sp_base, config.public_base_url)
+
+    def prepare(variant: Variant) -> None:
+        variant.url = f"https://{variant.bind}{SSO_PATH.split('?')[0]}?{query}"
+        with httpx.Client(verify=False) as client:
+            log_on(client, variant.url)
+            variant.cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+    def measure(url: str, cookie: str, seconds: int) -> dict[str, float]:
+        return run_wrk(url, cookie, args.connections, seconds)
+
+    names = [n for n in args.serving.split(",") if n]
+    serving = summary(compare(names, config_path, folder, prepare, measure, process_tree_cpu,
+                              args.rounds, args.compare_seconds)) if names else []
+    results["serving"] = serving
     results.update({f"in_process_{k}_per_s": v for k, v in
                     in_process_signing(config_path, 2000).items()})
     openssl = float(results["openssl_rsa2048_sign_per_s"])  # type: ignore[arg-type]
@@ -251,6 +276,11 @@ def main() -> None:
               "unevenly on the workers; run again (or with more --connections)")
     for label, value in rows:
         print(f"  {label:<44} {value}")
+    if serving:
+        print(f"\nServing compared ({args.rounds} rounds of {args.compare_seconds} s each, "
+              f"{args.workers} workers, wrk -t2 -c{args.connections}; medians; 'vs legacy' is "
+              "the median of the round by round ratios of responses per CPU-second):")
+        print(table(serving))
 
 if __name__ == "__main__":
     main()

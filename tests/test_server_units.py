@@ -215,10 +215,11 @@ def test_a_vanished_name_stops_the_worker_with_its_name(monkeypatch: pytest.Monk
 
 
 # Methods and attributes of gevent's and gunicorn's classes that their documentation describes
-# for subclasses (gevent's pywsgi.WSGIHandler and BaseServer API reference): not private.
+# for subclasses (gevent's pywsgi.WSGIHandler and BaseServer API reference, e.g. max_accept),
+# or that the worker sets itself (cfg): not private.
 DOCUMENTED = {"handle_one_request", "read_requestline", "read_request", "get_environ",
               "start_response", "log_request", "close", "closed", "loop", "handle", "server",
-              "cfg"}
+              "max_accept", "cfg"}
 
 
 def test_the_list_of_private_names_is_complete() -> None:

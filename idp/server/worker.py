@@ -249,6 +249,11 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
         super().__init__(*args, log=log, **kwargs)
         self.gunicorn_log = log
         self.cfg = log.cfg
+        if self.cfg.workers > 1:
+            # One connection per wake-up, as gunicorn's own gevent worker does: the workers
+            # share the listening socket, and one that took a burst of new connections (a
+            # proxy opening its pool) would serve them all while another sits idle.
+            self.max_accept = 1
         self.idle: set[StsHandler] = set()  # connections waiting for their next request
         self.handshaking: set[Any] = set()  # their greenlets, during the TLS handshake
         self.idle_closed = False
