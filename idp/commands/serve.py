@@ -8,6 +8,7 @@ import sys
 import click
 
 from idp.commands.context import CliContext, pass_cli
+from idp.server import private
 from idp.web import build_sts
 
 
@@ -20,6 +21,12 @@ def serve(cli: CliContext, bind: str | None, check: bool) -> None:
     """Run the STS under gunicorn (HTTPS, port 8043 by default)."""
     config = cli.config()
     sts = build_sts(config)  # fails here, with one clear line, before gunicorn forks anything
+    gone = private.missing()  # gevent or gunicorn upgraded past what the worker was tested with
+    if gone:
+        raise click.ClickException(
+            f"the installed gevent/gunicorn lack what the STS's worker needs ({', '.join(gone)});"
+            f" install the versions pyproject.toml pins (tested: gevent "
+            f"{private.TESTED['gevent']}, gunicorn {private.TESTED['gunicorn']})")
     click.echo(f"configuration OK: {len(sts.registry)} service provider(s), "
                f"issuer {config.entity_id}", err=True)
     if config.server.threads:
