@@ -23,9 +23,9 @@ import re
 # RFC 9110 section 5.6.2: tchar
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rf"({_TOKEN}) ([\x21-\x7e]+) (HTTP/1\.[01])\r?\n")
-# field-name ":" OWS field-value OWS; the value: visible ASCII, obs-text, inner spaces and tabs.
-_FIELD_LINE = re.compile(rf"({_TOKEN}):[ \t]*((?:[\x21-\x7e\x80-\xff]|[ \t]+(?=[^ \t\r\n]))*)"
-                         r"[ \t]*\r?\n")
+# field-name ":" OWS field-value OWS: visible ASCII, obs-text, spaces and tabs (one character
+# class, so that a line is one fast scan; the spaces around the value are stripped after).
+_FIELD_LINE = re.compile(rf"({_TOKEN}):([\t\x20-\x7e\x80-\xff]*)\r?\n")
 _DIGITS = re.compile(r"[0-9]+")
 #: Shown in a refusal: enough to recognise the line, not a whole hostile one.
 _SHOWN = 80
@@ -62,7 +62,7 @@ def header_fields(lines: list[str], version: str) -> list[tuple[str, str]]:
             if line[:1] in (" ", "\t"):
                 raise MalformedHead(f"folded header line {_shown(line)}")
             raise MalformedHead(f"malformed header line {_shown(line)}")
-        fields.append((match.group(1), match.group(2)))
+        fields.append((match.group(1), match.group(2).strip(" \t")))
     _check_framing(fields, version)
     return fields
 
