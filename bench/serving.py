@@ -38,10 +38,12 @@ class Variant:
 
 
 @contextmanager
-def variant_server(name: str, config: Path, log: Path) -> Iterator[Variant]:
+def variant_server(name: str, config: Path, log: Path, gunicorn_args: str = ""
+                   ) -> Iterator[Variant]:
     bind = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "CIC_STS_CONFIG": str(config), "CIC_STS_BIND": bind,
-           "CIC_STS_BENCH_SERVING": name, "PYTHONPATH": str(ROOT), "GUNICORN_CMD_ARGS": ""}
+           "CIC_STS_BENCH_SERVING": name, "PYTHONPATH": str(ROOT),
+           "GUNICORN_CMD_ARGS": gunicorn_args}
     with log.open("ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
                                     "python:bench.serving_conf"], cwd=ROOT, env=env,
