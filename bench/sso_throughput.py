@@ -7,7 +7,10 @@ Run with `make bench` (or `.venv/bin/python bench/sso_throughput.py`). In one ru
    for an already logged-on session (each answer is a freshly signed Response), driven by `wrk`
    at a fixed concurrency: responses per second, p50/p99 latency, and the CPU the server used;
 3. signing the same Response in process: our signer, and pysaml2's default path, which runs the
-   `xmlsec1` program per message.
+   `xmlsec1` program per message;
+4. the serving comparison (bench/serving.py): the STS's worker, the worker it replaced, and
+   gunicorn's own gevent (with and without a yielding post_request) and gthread workers, side by
+   side in rounds: responses/s, responses per server CPU-second, p50 and p99.
 
 Traffic goes only to 127.0.0.1, for a bounded time.
 """
@@ -33,6 +36,8 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import Variant, compare, summary, table  # noqa: E402
+from bench.variants import VARIANTS  # noqa: E402
 from idp.config import load_config  # noqa: E402
 from idp.demo.sp import DemoIdp  # noqa: E402
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
@@ -86,9 +91,10 @@ def log_on(client: httpx.Client, url: str) -> None:
         raise SystemExit("bench: logon failed")
 
 
-def run_wrk(url: str, cookie: str, connections: int, seconds: int) -> dict[str, float]:
+def run_wrk(url: str, cookie: str, connections: int, seconds: int,
+            threads: int = 2) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-H", f"Cookie: {cookie}", url],
         capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -159,6 +165,13 @@ def main() -> None:
     # connections as they come, and with a handful opened at once one worker may take them all.
     parser.add_argument("--connections", type=int, default=32, help="wrk concurrency")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--wrk-threads", type=int, default=2,
+                        help="wrk threads (1 with --workers 1 leaves a core to each side)")
+    parser.add_argument("--serving", default=",".join(VARIANTS),
+                        help="ways of serving to compare, comma-separated ('' for none)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the comparison")
+    parser.add_argument("--compare-seconds", type=int, default=10,
+                        help="wrk duration of each variant in each round")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -180,7 +193,7 @@ def main() -> None:
     seed_users(config.directory.database)
     _ = DemoIdp  # the SP metadata is written by write_config
 
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"load_average_before": os.getloadavg()[0]}
     results["openssl_rsa2048_sign_per_s"] = openssl_rsa2048(5)
     bind = f"127.0.0.1:{port}"
     with sts_server(config_path, bind, folder / "sts.log") as server:
@@ -191,21 +204,37 @@ def main() -> None:
             cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
             check = client.get(url)
             assert "SAMLResponse" in check.text and 'name="password"' not in check.text
-        run_wrk(url, cookie, args.connections, 3)  # warm-up
+        run_wrk(url, cookie, args.connections, 3, args.wrk_threads)  # warm-up
         cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
-        wrk = run_wrk(url, cookie, args.connections, args.seconds)
+        wrk = run_wrk(url, cookie, args.connections, args.seconds, args.wrk_threads)
         cpu = process_tree_cpu(server.pid) - cpu_before
         wall = time.monotonic() - wall_before
         # The same server answering /healthz (no SAML at all): the ceiling that gunicorn, TLS
         # and Flask set on this machine, per core, for comparison.
         cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
-        health = run_wrk(f"https://{bind}/healthz", cookie, args.connections, args.seconds)
+        health = run_wrk(f"https://{bind}/healthz", cookie, args.connections, args.seconds,
+                         args.wrk_threads)
         health_cores = (process_tree_cpu(server.pid) - cpu_before) / (
             time.monotonic() - wall_before)
     results.update({f"https_{k}": v for k, v in wrk.items()})
     results["server_cores_used"] = round(cpu / wall, 2)
     results["healthz_per_s"] = health["rate"]
     results["healthz_per_core_per_s"] = round(health["rate"] / max(health_cores, 0.01), 1)
+    query = authn_query(sp_base, config.public_base_url)
+
+    def prepare(variant: Variant) -> None:
+        variant.url = f"https://{variant.bind}{SSO_PATH.split('?')[0]}?{query}"
+        with httpx.Client(verify=False) as client:
+            log_on(client, variant.url)
+            variant.cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+    def measure(url: str, cookie: str, seconds: int) -> dict[str, float]:
+        return run_wrk(url, cookie, args.connections, seconds, args.wrk_threads)
+
+    names = [n for n in args.serving.split(",") if n]
+    serving = summary(compare(names, config_path, folder, prepare, measure, process_tree_cpu,
+                              args.rounds, args.compare_seconds)) if names else []
+    results["serving"] = serving
     results.update({f"in_process_{k}_per_s": v for k, v in
                     in_process_signing(config_path, 2000).items()})
     openssl = float(results["openssl_rsa2048_sign_per_s"])  # type: ignore[arg-type]
@@ -244,13 +273,20 @@ def main() -> None:
         ("ratio HTTPS / pysaml2 default path",
          f"{r['ratio_https_to_pysaml2_default']:.1f}x (target >= 25)"),
     ]
-    print(f"cic-sts SSO benchmark ({os.cpu_count()} cores, wrk -c{args.connections}, "
+    print(f"cic-sts SSO benchmark ({os.cpu_count()} cores, load average "
+          f"{results['load_average_before']:.2f} before the run, wrk -t{args.wrk_threads} "
+          f"-c{args.connections}, "
           f"{args.seconds} s)")
     if cores < 0.8 * min(args.workers, os.cpu_count() or 1):
         print(f"  WARNING: the server used only {cores:.2f} cores: the connections landed "
               "unevenly on the workers; run again (or with more --connections)")
     for label, value in rows:
         print(f"  {label:<44} {value}")
+    if serving:
+        print(f"\nServing compared ({args.rounds} rounds of {args.compare_seconds} s each, "
+              f"{args.workers} workers, wrk -t{args.wrk_threads} -c{args.connections}; medians; "
+              "'vs legacy': median of the round by round ratios of responses per CPU-second):")
+        print(table(serving))
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """Running under gevent as well as on plain threads.
 
-The STS runs in gevent workers (`idp.worker`): one greenlet per connection, all on one OS
+The STS runs in gevent workers (`idp.server.worker`): one greenlet per connection, all on one OS
 thread, with `threading` patched so that its locks and locals are per greenlet.
 
 - An argon2id hash holds the CPU for about 0.1 s (and 64 MiB); run on the loop, it would stall
@@ -9,7 +9,9 @@ thread, with `threading` patched so that its locks and locals are per greenlet.
   CLI, tests, any threaded server). The pool is the worker's own, not gevent's shared one, which
   also resolves host names: a burst of logons must not hold up the connections to CIC or Redis.
   It has as many threads as the machine has cores, at most four: more would only queue on the
-  CPU and multiply the memory.
+  CPU and multiply the memory. An exception the call raises (argon2's VerifyMismatchError for
+  every wrong password) comes back to the caller as a value and is raised there: left to
+  escape in the pool's thread, gevent would also print it, with its traceback, to the log.
 - `os_thread_local` is storage per OS thread even there: a SQLite connection kept per greenlet
   would be opened anew for every client connection and multiplied by their number, where the
   worker's greenlets can share one (SQLite calls never yield, so they cannot interleave).
@@ -44,9 +46,21 @@ def off_loop(func: Callable[..., T], *args: object) -> T:
             from gevent.threadpool import ThreadPool
 
             _POOL = ThreadPool(maxsize=min(4, os.cpu_count() or 1))
-        result: T = _POOL.apply(func, args)
+        outcome: tuple[bool, Any] = _POOL.apply(_outcome, (func, args))
+        succeeded, value = outcome
+        if not succeeded:
+            raise value
+        result: T = value
         return result
     return func(*args)
+
+
+def _outcome(func: Callable[..., Any], args: tuple[object, ...]) -> tuple[bool, Any]:
+    """(True, what `func` returned) or (False, what it raised), in the pool's thread."""
+    try:
+        return True, func(*args)
+    except Exception as error:  # noqa: BLE001 (handed to the caller, who raises it)
+        return False, error
 
 
 def os_thread_local() -> threading.local:

@@ -20,8 +20,8 @@ certfile = str(_config.server.tls_certificate)
 keyfile = str(_config.server.tls_key)
 workers = _config.server.workers
 # gevent's HTTP server with keep-alive (a browser or the proxy pays one TLS handshake per
-# connection, not per request); see idp/worker.py for why and what it adds.
-worker_class = "idp.worker.StsWorker"
+# connection, not per request); see idp/server/worker.py for why and what it adds.
+worker_class = "idp.server.worker.StsWorker"
 worker_connections = _config.server.connections
 # Seconds an idle keep-alive connection, or any read or send, may take before it is closed.
 keepalive = 30

@@ -245,3 +245,17 @@ def test_key_rollover_publishes_both_certificates(tmp_path: Path) -> None:
                                      base_url="https://sts.example.com:8043")
     bodies = etree.fromstring(metadata.data).findall(".//ds:X509Certificate", NS)
     assert len(bodies) == 2
+
+
+def test_serve_refuses_to_start_when_gevent_or_gunicorn_lack_a_name_the_worker_needs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from idp.server import private
+
+    config_file = tmp_path / "cic-sts.toml"
+    init_ok(config_file, *GENESYS)
+    assert run(config_file, "serve", "--check").exit_code == 0
+    gone = private.Name("gevent.pywsgi", "WSGIHandler", "_gone_in_an_upgrade", "override", "")
+    monkeypatch.setattr(private, "NAMES", (*private.NAMES, gone))
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "serve", "--check"])
+    assert result.exit_code == 1
+    assert "gevent.pywsgi.WSGIHandler._gone_in_an_upgrade" in result.output

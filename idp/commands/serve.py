@@ -11,6 +11,7 @@ from idp.commands.context import CliContext, pass_cli
 from idp.demo.identity import demo_leftovers
 from idp.errors import ConfigError
 from idp.observe.certificates import expiry_warnings
+from idp.server import private
 from idp.web import build_sts
 
 
@@ -29,6 +30,12 @@ def serve(cli: CliContext, bind: str | None, check: bool, allow_demo: bool) -> N
         raise ConfigError(f"refusing to serve {' and '.join(leftovers)}: that is the demo of "
                           "`make run`, never for production; remove it, or pass --allow-demo")
     sts = build_sts(config)  # fails here, with one clear line, before gunicorn forks anything
+    gone = private.missing()  # gevent or gunicorn upgraded past what the worker was tested with
+    if gone:
+        raise click.ClickException(
+            f"the installed gevent/gunicorn lack what the STS's worker needs ({', '.join(gone)});"
+            f" install the versions pyproject.toml pins (tested: gevent "
+            f"{private.TESTED['gevent']}, gunicorn {private.TESTED['gunicorn']})")
     click.echo(f"configuration OK: {len(sts.registry)} service provider(s), "
                f"issuer {config.entity_id}", err=True)
     for info in sts.certificates:

@@ -158,4 +158,8 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
     def too_large(_: Exception) -> tuple[str, int]:
         return sso.error_page(SamlError("the request is too large"), status=413)
 
+    @app.errorhandler(408)
+    def too_slow(_: Exception) -> tuple[str, int]:  # the body's deadline (idp.server.body)
+        return sso.error_page(SamlError("the request did not arrive in time"), status=408)
+
     return app

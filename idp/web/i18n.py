@@ -32,7 +32,7 @@ def choose_language() -> str:
     if request.method == "POST":
         try:
             chosen = request.form.get("lang")
-        except HTTPException:  # an error page for a body we refused to read (413)
+        except HTTPException:  # an error page for a body refused (413) or too slow (408)
             pass
     for candidate in (chosen, request.args.get("lang"), request.cookies.get(COOKIE)):
         if candidate in available:

@@ -1,4 +1,12 @@
-"""The gunicorn worker cic-sts runs: gevent's HTTP server, one greenlet per connection.
+"""BENCH ONLY: the worker cic-sts ran before idp.server (idp/worker.py at 0.1.0), unchanged.
+
+Kept so that `make bench` can measure today's worker against it in the same run (see
+bench/serving.py); nothing in `idp` imports it. Its request-head parsing is the weak one that
+idp.server.head replaced, and it relies on private names idp.server.private does not list.
+
+Original description follows.
+
+The gunicorn worker cic-sts runs: gevent's HTTP server, one greenlet per connection.
 
 Measured on the 2-core machine this was built on (trivial WSGI app, TLS keep-alive, `wrk -c32`),
 gunicorn's threaded worker spends about 0.38 ms of CPU per request before the application runs,
