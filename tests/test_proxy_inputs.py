@@ -1,4 +1,4 @@
-"""Inputs of the proxy generator (idp.proxy.inputs) and the `cic-sts proxy` command.
+"""Inputs of the proxy generator (idp.proxy.validate) and the `cic-sts proxy` command.
 
 Every bad input gets one error naming the option (or the configuration key) it came from, and
 nothing a user types can reach the configuration as more than one bare token.
@@ -19,16 +19,10 @@ from idp.cli import cli
 from idp.config import load_config
 from idp.errors import ProxyConfigError
 from idp.genesys.sso_form import sso_form_values
-from idp.proxy.inputs import (
-    ProxyInputs,
-    Upstream,
-    Validated,
-    from_config,
-    from_options,
-    from_settings,
-    validate,
-)
+from idp.proxy.model import ProxyInputs, Upstream, Validated
 from idp.proxy.render import render
+from idp.proxy.sources import from_config, from_options, from_settings
+from idp.proxy.validate import validate
 from idp.proxy.verify import _Links, authn_request_query, under
 from idp.proxy.write import stamp
 from idp.saml.request import parse_authn_request

@@ -30,8 +30,10 @@ from idp.errors import ProxyConfigError
 from idp.keys import generate_tls_pair
 from idp.proxy import check
 from idp.proxy.check import NginxRejected, nginx_test
-from idp.proxy.inputs import ProxyInputs, Upstream, from_settings, validate
+from idp.proxy.model import ProxyInputs, Upstream
 from idp.proxy.render import render
+from idp.proxy.sources import from_settings
+from idp.proxy.validate import validate
 from idp.proxy.write import MARKER, ownership, stamp, write_owned
 from tests.servers import free_port
 

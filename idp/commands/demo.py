@@ -12,12 +12,12 @@ from pathlib import Path
 
 import click
 
-from idp.addresses import is_loopback
 from idp.auth.local import LocalDirectory
 from idp.commands.context import CliContext, pass_cli
 from idp.commands.init import InitOptions, echo_keys, generate_keys, write_config
 from idp.config import Config, load_config
 from idp.demo.identity import DEMO_PASSWORD, DEMO_USER
+from idp.hosts import is_loopback
 from idp.keys import read_pem
 from idp.saml.metadata import SSO_PATH
 

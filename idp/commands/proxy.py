@@ -10,18 +10,12 @@ import click
 
 from idp.commands.context import CliContext, echo_json, pass_cli
 from idp.config import CONFIG_ENV, Config
+from idp.proxy.agreement import disagreements, genesys_values, sts_settings
 from idp.proxy.check import nginx_test
-from idp.proxy.inputs import (
-    Given,
-    Stickiness,
-    disagreements,
-    from_config,
-    from_options,
-    genesys_values,
-    sts_settings,
-    validate,
-)
+from idp.proxy.model import Given, Stickiness
 from idp.proxy.render import render
+from idp.proxy.sources import from_config, from_options
+from idp.proxy.validate import validate
 from idp.proxy.verify import verify
 from idp.proxy.write import write_owned
 

@@ -8,10 +8,10 @@ import ipaddress
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from idp.addresses import is_ip
 from idp.config.sections import SyncSettings
 from idp.errors import ConfigError
 from idp.genesys.regions import region_domain
+from idp.hosts import host_problem
 
 if TYPE_CHECKING:
     from idp.config.loading import Config
@@ -23,8 +23,9 @@ def check(config: Config) -> None:
     """Cross-field and value checks that need more than a type."""
     server, idp = config.server, config.idp
     for name in server.machine_names:
-        if not name or any(c in name for c in " /:@?#") and not is_ip(name):
-            raise ConfigError(f"server.machine_names: {name!r} is not a host name or IP address")
+        problem = host_problem(name)
+        if problem:
+            raise ConfigError(f"server.machine_names: {problem}")
     for cidr in server.trusted_proxies:
         try:
             ipaddress.ip_network(cidr, strict=False)

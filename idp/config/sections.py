@@ -208,7 +208,7 @@ class LaunchSettings:
 class ProxySettings:
     """Inputs of `cic-sts proxy nginx`; its command-line options override them.
 
-    Validated by `idp.proxy.inputs` when the generator runs, not when the STS starts. Paths are
+    Validated by `idp.proxy.validate` when the generator runs, not when the STS starts. Paths are
     kept as written (relative ones are relative to this file) because they may name files on
     the proxy machine rather than this one.
     """

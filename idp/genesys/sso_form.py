@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from idp.addresses import is_loopback
 from idp.config import Config
+from idp.hosts import is_loopback
 from idp.keys import certificate_body, read_pem
 from idp.observe.certificates import CertificateInfo, describe
 from idp.saml.constants import NAMEID_EMAIL

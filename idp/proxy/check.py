@@ -22,7 +22,7 @@ from pathlib import Path
 
 from idp.errors import ProxyConfigError
 from idp.keys import generate_tls_pair
-from idp.proxy.inputs import ProxyInputs
+from idp.proxy.model import ProxyInputs
 from idp.proxy.render import Rendered, render
 
 NGINX_LOCATIONS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")

@@ -17,7 +17,7 @@ import jinja2
 
 from idp.datafiles import shared_folder
 from idp.errors import ProxyConfigError
-from idp.proxy.inputs import ProxyInputs
+from idp.proxy.model import ProxyInputs
 from idp.proxy.write import stamp
 
 UPSTREAM_NAME = "pureconnect_servers"
