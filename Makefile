@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 DEMO    ?= .demo
 
-.PHONY: run test lint bench bench-sync system-deps constraints clean
+.PHONY: run test test-fast lint docs bench bench-sync system-deps constraints clean
 
 system-deps:
 	@bash scripts/system-deps.sh test
@@ -28,6 +28,14 @@ lint: $(STAMP)
 
 test: system-deps $(STAMP) lint
 	$(PY) -m pytest -q
+
+# The inner loop: lint and the tests that start no real server (no nginx, Chromium, gunicorn).
+test-fast: $(STAMP) lint
+	$(PY) -m pytest -q -m "not e2e"
+
+# docs/settings.md from the settings registry (a test keeps the committed copy equal).
+docs: $(STAMP)
+	$(PY) -m idp.config.reference > docs/settings.md
 
 bench: $(STAMP)
 	@bash scripts/system-deps.sh bench

@@ -26,6 +26,11 @@ class DirectoryError(StsError):
     """The local user directory could not be read or written."""
 
 
+#: The one message for every failed logon, whichever backend: it must not tell who exists or
+#: who has a password.
+AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
+
+
 class AuthenticationFailed(StsError):
     """User ID or password rejected. Deliberately carries no detail about which."""
 

@@ -91,5 +91,20 @@ def split_host_port(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """(host, port) of ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; `ValueError` says
+    what is wrong."""
+    text = text.strip()
+    host, port_text = split_host_port(text)
+    problem = host_problem(host)
+    if problem:
+        raise ValueError(f"{text!r}: {problem}" if host != text else problem)
+    if port_text is None:
+        return host, default_port
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
 def _unbracketed(text: str) -> str:
     return text[1:-1] if text.startswith("[") and text.endswith("]") else text

@@ -21,12 +21,12 @@ from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from playwright.sync_api import Browser, sync_playwright
 
-from idp.auth.base import CicUser
 from idp.auth.local import LocalDirectory
 from idp.config import Config, load_config
 from idp.demo.sp import DemoIdp, saml_settings, sp_metadata
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair
 from idp.saml.metadata import SSO_PATH
+from idp.users import CicUser
 from idp.web import create_app
 from tests.servers import CHROMIUM, CHROMIUM_ARGS
 

@@ -11,11 +11,11 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 
-from idp.auth.base import PHONE_FIELDS, CicUser
 from idp.auth.csvfile import CSV_COLUMNS, read_users_csv
 from idp.auth.local import LocalDirectory
 from idp.cli import cli
 from idp.errors import DirectoryError
+from idp.users import PHONE_FIELDS, CicUser
 
 
 def cheap_hasher() -> PasswordHasher:

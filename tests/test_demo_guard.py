@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from idp.auth.base import CicUser
 from idp.auth.local import LocalDirectory
 from idp.cli import cli
 from idp.commands.demo import demo_idp
@@ -18,6 +17,7 @@ from idp.demo.sp import sp_metadata
 from idp.sync.plan import Kind, Options, make_plan
 from idp.sync.scope import Scope
 from idp.sync.sources import DirectorySource
+from idp.users import CicUser
 from tests.conftest import ALICE, CHEAP_HASHER, PASSWORD, write_config
 from tests.sync.test_mapping_plan import DictView
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from idp.auth.base import AUTH_FAILED_MESSAGE, CicUser
 from idp.auth.icws import IcwsBackend
 from idp.cic.icws import (
     AUTH_TOKEN,
@@ -28,8 +27,15 @@ from idp.cic.icws import (
 )
 from idp.cic.paging import EMPTY_RETRIES
 from idp.cic.service import ServiceSession
-from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError, SyncError
+from idp.errors import (
+    AUTH_FAILED_MESSAGE,
+    AuthenticationFailed,
+    BackendUnavailable,
+    ConfigError,
+    SyncError,
+)
 from idp.sync.sources.icws import IcwsSource
+from idp.users import CicUser
 from tests.icws_server import (
     CicDirectory,
     DripServer,

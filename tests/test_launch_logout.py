@@ -15,11 +15,11 @@ from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from idp.auth.base import CicUser
 from idp.auth.local import LocalDirectory
 from idp.config import Config, load_config
 from idp.errors import AuthenticationFailed
 from idp.saml.constants import NS
+from idp.users import CicUser
 from idp.web import create_app
 from tests.conftest import (
     CHEAP_HASHER,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from idp.auth.base import CicUser
-from idp.auth.local import AUTH_FAILED_MESSAGE, SCHEMA_VERSION, LocalDirectory
-from idp.errors import AuthenticationFailed, DirectoryError
+from idp.auth.local import SCHEMA_VERSION, LocalDirectory
+from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, DirectoryError
+from idp.users import CicUser
 
 PASSWORD = "Corr3ct horse battery staple!"
 

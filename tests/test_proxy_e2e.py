@@ -31,9 +31,9 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, Request, Response
 
 from idp.cli import cli
+from idp.commands.sso_form import sso_form_values
 from idp.config import Config, load_config
 from idp.demo.sp import DemoIdp, create_demo_sp
-from idp.genesys.sso_form import sso_form_values
 from idp.proxy.check import find_nginx, with_temp_paths
 from idp.saml.metadata import METADATA_PATH, SSO_PATH
 from tests.conftest import PASSWORD, seed_users, write_config

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from idp.cli import cli
+from idp.commands.sso_form import sso_form_values
 from idp.config import load_config
 from idp.errors import ProxyConfigError
-from idp.genesys.sso_form import sso_form_values
 from idp.proxy.model import ProxyInputs, Upstream, Validated
 from idp.proxy.render import render
 from idp.proxy.sources import from_config, from_options, from_settings

@@ -13,8 +13,8 @@ from lxml import etree
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from idp.errors import ConfigError, SamlRequestError, UnknownServiceProvider
-from idp.genesys.regions import region_domain
 from idp.keys import certificate_body
+from idp.regions import region_domain
 from idp.saml.constants import (
     AC_PASSWORD_PROTECTED,
     ATTRNAME_UNSPECIFIED,

@@ -1,40 +1,17 @@
 """The small interface every authentication backend implements.
 
-The SAML code only ever sees `AuthBackend` and `CicUser`; the local directory and the ICWS client
-plug in behind it.
+The SAML code only ever sees `AuthBackend` and `CicUser` (`idp.users`); the local directory and
+the ICWS backend plug in behind it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 
-from idp.errors import AuthenticationFailed
+from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed
+from idp.users import PHONE_FIELDS, CicUser
 
-
-@dataclass(frozen=True)
-class CicUser:
-    """The CIC user fields cic-sts cares about (Interaction Administrator names in comments)."""
-
-    user_id: str  # the CIC user ID (logon name)
-    display_name: str = ""  # Personal Info > General > Display Name
-    email: str = ""  # Personal Info > Internet > Business Email: the SSO identity
-    phones: dict[str, str] = field(default_factory=dict)  # PHONE_FIELDS keys
-    #: CIC workgroups the user belongs to, when the source says (the sync's scoping uses them)
-    workgroups: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        """What to call the user: the display name, which defaults to the user ID in CIC."""
-        return self.display_name or self.user_id
-
-
-#: CIC phone fields, in the order the CSV columns and the sync mapping use.
-PHONE_FIELDS = ("business", "business2", "mobile", "home", "fax")
-
-#: The one message for every failed logon, whichever backend: it must not tell who exists or
-#: who has a password.
-AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
+__all__ = ["AUTH_FAILED_MESSAGE", "PHONE_FIELDS", "AuthBackend", "CicUser"]
 
 
 class AuthBackend(ABC):

@@ -18,9 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
 
-from idp.auth.base import PHONE_FIELDS, CicUser
-from idp.auth.local import email_problem, has_control_characters, user_id_problem
 from idp.errors import DirectoryError
+from idp.users import PHONE_FIELDS, CicUser, email_problem, has_control_characters, user_id_problem
 
 
 class CsvColumn(NamedTuple):

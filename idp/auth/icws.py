@@ -26,11 +26,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from idp.auth.base import AuthBackend, CicUser
+from idp.auth.base import AuthBackend
 from idp.cic.icws import IcwsClient, IcwsSession, SessionLost, deadline
 from idp.cic.service import ServiceSession
 from idp.config import IcwsSettings
 from idp.errors import BackendUnavailable
+from idp.users import CicUser
 
 #: How long `ready` trusts its last answer: load balancers probe often.
 READY_TTL = 10.0

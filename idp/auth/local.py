@@ -27,18 +27,16 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from idp.auth.base import AUTH_FAILED_MESSAGE, PHONE_FIELDS, AuthBackend, CicUser
+from idp.auth.base import AuthBackend
 from idp.concurrency import off_loop, os_thread_local
-from idp.errors import AuthenticationFailed, DirectoryError
+from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, DirectoryError
 from idp.timestamps import utc_now
+from idp.users import PHONE_FIELDS, CicUser, email_problem, user_id_problem
 
 log = logging.getLogger(__name__)
 
 #: Bumped, with a migration step in `_migrate`, whenever the table layout changes.
 SCHEMA_VERSION = 1
-
-#: The longest CIC user ID accepted.
-MAX_USER_ID_LENGTH = 128
 
 # Written out, not derived from PHONE_FIELDS: the stored layout only changes with a migration.
 _PHONE_COLUMNS = ("phone_business", "phone_business2", "phone_mobile", "phone_home", "phone_fax")
@@ -69,35 +67,6 @@ _UPSERT = (  # an existing user keeps created, and the password hash unless a ne
     + "".join(f"{column} = excluded.{column}, " for column in _COLUMNS[:-3])
     + "password_hash = coalesce(excluded.password_hash, users.password_hash), "
     "updated = excluded.updated")
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether `text` has C0/C1 control characters (tabs and line breaks included)."""
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
-
-
-def user_id_problem(user_id: str) -> str | None:
-    """Why `user_id` cannot be a CIC user ID, or None if it can."""
-    if not user_id:
-        return "user_id is missing"
-    if has_control_characters(user_id):
-        return "user_id contains control characters"
-    if any(c.isspace() for c in user_id):
-        return f"user_id {user_id!r} contains whitespace"
-    if len(user_id) > MAX_USER_ID_LENGTH:
-        return f"user_id is longer than {MAX_USER_ID_LENGTH} characters"
-    return None
-
-
-def email_problem(email: str) -> str | None:
-    """Why `email` is not a plausible e-mail address, or None if it is (or is empty)."""
-    if not email:
-        return None
-    local, at, domain = email.partition("@")
-    if (not at or not local or not domain or "@" in domain or has_control_characters(email)
-            or any(c.isspace() for c in email)):
-        return f"email {email!r} is not an e-mail address"
-    return None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,13 @@
 """The CIC servers of a switchover pair, as configured: ``host`` or ``host:port``.
 
-Kept apart from the HTTP client so that the configuration can validate server names without
-importing it.
+The grammar is `idp.hosts`'s, which the configuration validates the servers with.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.hosts import host_problem, split_host_port
+from idp.hosts import parse_host_port
 
 #: ICWS listens on 8019 for HTTPS and 8018 for plain HTTP.
 DEFAULT_PORTS = {"https": 8019, "http": 8018}
@@ -35,14 +34,4 @@ class Server:
 def parse_server(text: str, default_port: int) -> Server:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (`idp.hosts`); `ValueError` says what
     is wrong."""
-    text = text.strip()
-    host, port_text = split_host_port(text)
-    problem = host_problem(host)
-    if problem:
-        raise ValueError(f"{text!r}: {problem}" if host != text else problem)
-    port = default_port
-    if port_text is not None:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
-        port = int(port_text)
-    return Server(host, port)
+    return Server(*parse_host_port(text, default_port))

@@ -53,14 +53,14 @@ from urllib.parse import quote
 import httpcore
 import httpx
 
-from idp.auth.base import AUTH_FAILED_MESSAGE, CicUser
 from idp.cic.errors import IcwsUnavailable, IncompleteList, ListChanged, SessionLost
 from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
 from idp.cic.paging import Page, read_all
 from idp.cic.users import USER_SELECT, WORKGROUPS, UnexpectedRecord, user_from_icws
 from idp.config import IcwsSettings
-from idp.errors import AuthenticationFailed, ConfigError
+from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, ConfigError
 from idp.observe.metrics import ICWS_FAILOVERS, ICWS_SECONDS
+from idp.users import CicUser
 
 __all__ = ["IcwsClient", "IcwsError", "IcwsSession", "IcwsUnavailable", "IncompleteList",
            "ListChanged", "SessionLost", "deadline", "time_left"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from idp.auth.base import CicUser
+from idp.users import CicUser
 
 PERSONAL = "personalInformationProperties"
 

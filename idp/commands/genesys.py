@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 
 from idp.commands.context import CliContext, echo_json, pass_cli
-from idp.errors import StsError
-from idp.genesys.sso_form import (
+from idp.commands.sso_form import (
     SsoProvider,
     api_body,
     as_json,
@@ -19,6 +18,7 @@ from idp.genesys.sso_form import (
     sso_provider,
     terraform,
 )
+from idp.errors import StsError
 from idp.observe.certificates import expiry_warnings
 
 

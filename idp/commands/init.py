@@ -20,7 +20,7 @@ from idp.errors import ConfigError
 from idp.keys import Written, generate_secret, generate_signing_pair, generate_tls_pair
 
 TEMPLATE = """\
-# cic-sts configuration. Every setting is described in docs/settings.md (or the README).
+# cic-sts configuration. Every setting is described in docs/settings.md.
 # Relative paths are relative to this file.
 
 [server]

@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 
 import click
 
-from idp.auth.base import PHONE_FIELDS, CicUser
 from idp.auth.csvfile import PHONE_LABELS, read_users_csv
-from idp.auth.local import LocalDirectory, email_problem, user_id_problem
+from idp.auth.local import LocalDirectory
 from idp.auth.policy import password_problem
 from idp.commands.context import CliContext, echo_json, pass_cli
 from idp.errors import DirectoryError
+from idp.users import PHONE_FIELDS, CicUser, email_problem, user_id_problem
 
 
 def _directory(cli_ctx: CliContext) -> LocalDirectory:

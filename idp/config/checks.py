@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 from idp.config.sections import SyncSettings
 from idp.errors import ConfigError
-from idp.genesys.regions import region_domain
-from idp.hosts import host_problem
+from idp.hosts import host_problem, parse_host_port
+from idp.regions import region_domain
 
 if TYPE_CHECKING:
-    from idp.config.loading import Config
+    from idp.config.model import Config
 
 Level = Literal["debug", "info", "warning", "error"]
 
@@ -104,8 +104,6 @@ def scope_rule_problem(rule: str) -> str | None:
 
 
 def _check_icws(config: Config) -> None:
-    from idp.cic.hosts import DEFAULT_PORTS, parse_server
-
     icws = config.icws
     if config.directory.backend == "icws" and not icws.servers:
         raise ConfigError("icws.servers: required when directory.backend = \"icws\" "
@@ -118,7 +116,7 @@ def _check_icws(config: Config) -> None:
                           "or set icws.allow_plain_http = true to accept that")
     for text in icws.servers:
         try:
-            parse_server(text, icws.port or DEFAULT_PORTS[icws.scheme])
+            parse_host_port(text, icws.port or 1)  # the default port is not checked here
         except ValueError as exc:
             raise ConfigError(f"icws.servers: {exc}") from None
     if icws.failover_timeout < icws.timeout:

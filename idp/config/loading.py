@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import socket
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from idp.config.checks import check
+from idp.config.model import Config
 from idp.config.sections import (
     SECTIONS,
     DirectorySettings,
@@ -27,7 +28,6 @@ from idp.config.sections import (
     SyncSettings,
 )
 from idp.errors import ConfigError
-from idp.genesys.regions import region_domain
 
 DEFAULT_CONFIG = "cic-sts.toml"
 CONFIG_ENV = "CIC_STS_CONFIG"
@@ -36,60 +36,8 @@ CONFIG_ENV = "CIC_STS_CONFIG"
 SYSTEM_CONFIG = Path("/etc/cic-sts/cic-sts.toml")
 
 
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    server: ServerSettings
-    idp: IdpSettings
-    directory: DirectorySettings
-    state: StateSettings
-    launch: LaunchSettings
-    genesys: GenesysSettings | None
-    service_providers: list[ServiceProviderSettings]
-    proxy: ProxySettings = field(default_factory=ProxySettings)
-    sync: SyncSettings = field(default_factory=SyncSettings)
-    icws: IcwsSettings = field(default_factory=IcwsSettings)
-    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
-
-    @property
-    def public_host(self) -> str:
-        return self.server.machine_names[0]
-
-    @property
-    def public_base_url(self) -> str:
-        if self.server.public_base_url:
-            return self.server.public_base_url.rstrip("/")
-        host = self.public_host
-        if ":" in host:  # an IPv6 literal
-            host = f"[{host}]"
-        return f"https://{host}:{self.server.port}"
-
-    @property
-    def next_signing_certificate(self) -> Path | None:
-        name = self.idp.next_signing_certificate
-        return (self.path.parent / name).resolve() if name else None
-
-    @property
-    def entity_id(self) -> str:
-        return self.idp.entity_id or f"https://{self.public_host}"
-
-    @property
-    def genesys_login_base(self) -> str:
-        assert self.genesys is not None
-        if self.genesys.login_base_url:
-            return self.genesys.login_base_url.rstrip("/")
-        return f"https://login.{region_domain(self.genesys.region)}"
-
-    @property
-    def genesys_api_base(self) -> str:
-        assert self.genesys is not None
-        if self.genesys.api_base_url:
-            return self.genesys.api_base_url.rstrip("/")
-        return f"https://api.{region_domain(self.genesys.region)}"
-
-
 def documented_settings() -> list[tuple[str, str, str]]:
-    """(``section.key``, default, help) for every setting, for the README and its test."""
+    """(``section.key``, default, help) for every setting, for docs/settings.md and its test."""
     rows = []
     for section, cls in SECTIONS.items():
         for f in fields(cls):

@@ -65,8 +65,10 @@ class ServerSettings:
         0, "Ignored since the workers use gevent (see server.connections); accepted so that "
         "older configuration files still load, with a warning.")
     public_base_url: str = setting(
-        "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL. "
-        "Default: https://<first machine name>:<port>.")
+        "", "Base URL browsers use when no proxy sets ININ-REMAP-BASE-URL; behind a proxy set it "
+        "to the public base (for example https://appserver.xyzcorp.com/PureConnect) so "
+        "`genesys-settings` prints the public Target URL. Default: https://<first machine "
+        "name>:<port>.")
     trusted_proxies: list[str] = setting(
         ["127.0.0.0/8", "::1/128"],
         "Addresses (CIDR) whose ININ-REMAP-BASE-URL header is honoured.")
@@ -115,7 +117,8 @@ class DirectorySettings:
         "(CIC itself, over ICWS; see [icws]).", choices=("local", "icws"))
     password_min_length: int = setting(
         12, "Shortest password `users add`, `users set-password` and `users import` accept "
-        "for the local directory (also refused: the user ID, common passwords).", min=1)
+        "for the local directory; also refused: the user ID itself and common passwords (see "
+        "docs/operating.md). Checked when a password is set, never at logon.", min=1)
     password_denied: list[str] = setting(
         [], "Passwords refused besides the built-in list of common ones (compared ignoring "
         "letter case and trailing digits or punctuation), e.g. the company's name.")
@@ -126,10 +129,13 @@ class IcwsSettings:
     servers: list[str] = setting(
         [], "The CIC servers (switchover pair) as \"host\" or \"host:port\", tried in this "
         "order; required for directory.backend = \"icws\" and sync.source = \"icws\".")
-    scheme: str = setting("https", "https or http (needs allow_plain_http).",
+    scheme: str = setting("https", "http only with icws.allow_plain_http (never across an "
+                         "untrusted network: passwords travel in it).",
         choices=("https", "http"))
     allow_plain_http: bool = setting(
-        False, "Accept scheme = \"http\", which sends CIC passwords unencrypted.")
+        False, "Accept scheme = \"http\", which sends CIC passwords unencrypted. Logged as a "
+        "warning at every start; alternateHostList hosts that are not in icws.servers are "
+        "then not followed.")
     port: int = setting(0, "Port of servers named without one; 0: 8019 (https) or 8018 (http).",
         max=65535)
     ca_file: Path | None = setting(
@@ -138,7 +144,8 @@ class IcwsSettings:
     timeout: int = setting(5, "Seconds one ICWS request may take in all.", min=1)
     failover_timeout: int = setting(
         15, "Seconds one logon may spend trying the servers of the pair in all; a whole logon "
-        "ends within failover_timeout + 2 x timeout.")
+        "ends within failover_timeout + 2 x timeout (25 s by default): keep that below the "
+        "proxy's read timeout (30 s in the generated nginx configuration).")
     application_name: str = setting("cic-sts", "applicationName sent with every ICWS logon.")
     language: str = setting("en-us", "Accept-Language sent with every ICWS request.")
     service_user: str = setting(
@@ -165,14 +172,17 @@ class GenesysSettings:
     login_base_url: str = setting(
         "", "Override of https://login.<domain> (tests, proxies).")
     client_id: str = setting(
-        "", "OAuth client ID (client credentials grant) the sync uses to call Genesys Cloud.")
+        "", "The sync's OAuth client (Genesys Cloud Admin > OAuth, grant type Client Credentials, "
+        "a role with directory:user:add, directory:user:edit, and directory:user:delete only if "
+        "deletion is configured).")
     client_secret: Secret | None = setting(None, "Secret of that OAuth client.")
     api_base_url: str = setting("", "Override of https://api.<domain> (tests, proxies).")
 
 
 @dataclass(frozen=True)
 class ServiceProviderSettings:
-    metadata: Path = setting(Path(), "SAML metadata file of the SP.")
+    metadata: Path = setting(Path(), "SAML metadata file of another SP (one "
+                             "[[service_providers]] table each).")
     organization_name: str = setting("", "Optional OrganizationName attribute for this SP.")
 
 
@@ -214,7 +224,8 @@ class ProxySettings:
     """
 
     servers: list[str] = setting(
-        [], "The STS servers of the switchover pair: host or IP, optional :port (default 8043).")
+        [], "The STS servers of the switchover pair: host or IP, optional :port (default 8043). "
+        "The [proxy] settings are `cic-sts proxy nginx`'s inputs; its options override them.")
     public_host: str = setting(
         "", "Host name or IP browsers use for the proxy. Default: the host of "
         "server.public_base_url.")
@@ -226,12 +237,16 @@ class ProxySettings:
     listen_address: str = setting(
         "", "IP address the proxy listens on. Default: all IPv4 addresses, and all IPv6 ones "
         "too when the public host is an IPv6 address.")
-    tls_certificate: str = setting("", "Certificate (PEM) the proxy shows browsers.")
+    tls_certificate: str = setting(
+        "", "Certificate (PEM) the proxy shows browsers; relative to this file unless "
+        "certificates_on_target.")
     tls_key: str = setting("", "Its private key (PEM).")
     certificates_on_target: bool = setting(
         False, "The certificate, key and CA paths are on the proxy machine, not this one: a "
         "missing file is a warning instead of an error.")
-    stickiness: str = setting("ip_hash", "ip_hash, sticky-cookie (NGINX Plus only) or none.",
+    stickiness: str = setting("ip_hash", "How nginx keeps a browser on one server: ip_hash, "
+                              "sticky-cookie (sticky cookie srv_id expires=1h, NGINX Plus "
+                              "only) or none.",
         choices=("ip_hash", "sticky-cookie", "none"))
     upstream_ca: str = setting(
         "", "CA certificate (PEM) the STS servers' certificates are checked against. Empty: "
@@ -249,16 +264,20 @@ class SyncSettings:
         "directory.database), csv (sync.csv_file) or icws (CIC itself, [icws] with a service "
         "account).", choices=("directory", "csv", "icws"))
     csv_file: Path = setting(
-        Path(), "CSV export of CIC users (the columns of `users import`), for source = csv.")
+        Path(), "CSV export of CIC users with the columns of `users import` (a password column "
+        "is ignored; a workgroups column feeds scoping), for source = csv.")
     csv_require_row_count: bool = setting(
         False, "The CSV export must end with a #rows=N line (N: its user rows); without one "
         "the export counts as incomplete and nobody is deactivated. A #rows=N line that does "
         "not match is always refused.")
     state_database: Path = setting(
-        Path("cic-sync.db"), "SQLite file of the sync's state (per user: Genesys Cloud id, "
-        "status, last synchronized, history) and request counters.")
+        Path("cic-sync.db"), "SQLite file of the sync's state: per user the linked Genesys "
+        "Cloud user, its version and fields as last seen, status, message, Last Synchronized, "
+        "history; the request counters and health items. Mode 0600. Losing it is safe (the "
+        "links live in Genesys Cloud) but makes the next pass a full one.")
     rate_per_minute: int = setting(
-        300, "Most requests per minute sent to Genesys Cloud (its limit per OAuth token).",
+        300, "Most requests per minute to Genesys Cloud: its documented limit per OAuth token. "
+        "Requests are evenly spaced at 99 % of it.",
         min=1, max=1000000)
     concurrency: int = setting(4, "Requests in flight at once.", min=1, max=64)
     max_retries: int = setting(
@@ -289,7 +308,8 @@ class SyncSettings:
         True, "Deactivate the Genesys Cloud user of a CIC user that was deleted, lost its "
         "business e-mail or left the scope.")
     delete_instead_of_deactivate: bool = setting(
-        False, "Delete such Genesys Cloud users instead of deactivating them.")
+        False, "Delete such Genesys Cloud users instead of deactivating them (needs "
+        "directory:user:delete; a deleted user keeps its e-mail in Genesys Cloud).")
     max_deactivations: int = setting(
         10, "Most Genesys Cloud users one pass may deactivate (or delete). A pass that would "
         "do more deactivates nobody, does everything else, exits non-zero and is shown as "

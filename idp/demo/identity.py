@@ -8,9 +8,9 @@ the sync use this module without the demo extra installed.
 
 from __future__ import annotations
 
-from idp.auth.base import CicUser
 from idp.config import Config
 from idp.errors import AuthenticationFailed, DirectoryError
+from idp.users import CicUser
 
 DEMO_USER = CicUser("demo", "Demo Agent", "demo.agent@example.com",
                     {"business": "+13175551234", "mobile": "+13175550000"})

@@ -54,7 +54,7 @@ def looks_like_password(text: str) -> bool:
     """Whether a user ID as typed may be a password typed into the user ID field: not a
     possible CIC user ID (spaces, control characters, too long), or a mix of three kinds of
     characters out of lower case, upper case, digits and symbols, which user IDs rarely are."""
-    from idp.auth.local import user_id_problem
+    from idp.users import user_id_problem
 
     if user_id_problem(text) is not None:
         return bool(text)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 
-from idp.auth.base import CicUser
 from idp.errors import SyncError
 from idp.genesys.scim import ScimClient
 from idp.sync.engine import SyncService, options_for
@@ -29,6 +28,7 @@ from idp.sync.mapping import (
 )
 from idp.sync.state import user_key
 from idp.sync.view import Remote, TargetedView, keep_fields
+from idp.users import CicUser
 
 
 def link(service: SyncService, user_id: str, genesys_id: str) -> list[str]:

@@ -23,9 +23,8 @@ from typing import Any
 
 import phonenumbers
 
-from idp.auth.base import CicUser
-from idp.auth.local import email_problem
 from idp.genesys.scim import GENESYS_SCHEMA, USER_SCHEMA
+from idp.users import CicUser, email_problem
 
 #: CIC phone field -> Genesys Cloud phone type.
 PHONE_TYPES = {"business": "work", "business2": "work2", "mobile": "mobile", "home": "home",

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from idp.auth.base import CicUser
 from idp.config import SCOPE_WORKGROUP
 from idp.demo.identity import is_demo_user
+from idp.users import CicUser
 
 
 @dataclass(frozen=True)

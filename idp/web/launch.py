@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from idp.config import Config
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestError
-from idp.genesys.regions import region_domain
+from idp.regions import region_domain
 from idp.web import monitoring
 from idp.web.context import sts
 from idp.web.sso import issue_response, logon_page, message_page, unavailable_page

@@ -19,7 +19,6 @@ from flask import Blueprint, g, make_response, render_template, request
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
-from idp.auth.base import CicUser
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
@@ -41,6 +40,7 @@ from idp.saml.response import (
 )
 from idp.saml.xml import parse_untrusted
 from idp.saml.xml_signature import check_message_signature
+from idp.users import CicUser
 from idp.web import i18n, monitoring
 from idp.web.context import sts
 from idp.web.state import (

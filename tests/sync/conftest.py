@@ -15,11 +15,11 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 
-from idp.auth.base import CicUser
 from idp.auth.local import LocalDirectory
 from idp.cli import cli
 from idp.config import Config, load_config
 from idp.sync.engine import PassReport, SyncService, client_for
+from idp.users import CicUser
 from tests.sync.fake_genesys import FakeGenesys, ScimBackend
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from idp.auth.base import CicUser
 from idp.sync.mapping import (
     EXTERNAL_IDS,
     apply_operations,
@@ -21,6 +20,7 @@ from idp.sync.plan import Kind, Options, make_plan
 from idp.sync.sources import Snapshot
 from idp.sync.state import CREATING, ERROR, NOT_SYNCED, SYNCED, UserState
 from idp.sync.view import GenesysView, Lookup, Remote
+from idp.users import CicUser
 
 G = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User"
 

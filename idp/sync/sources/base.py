@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from idp.auth.base import CicUser
+from idp.users import CicUser
 
 
 @dataclass(frozen=True)

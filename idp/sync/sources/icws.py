@@ -8,13 +8,13 @@ deleted users. A list that changed while it was read is read again, up to `READS
 
 from __future__ import annotations
 
-from idp.auth.base import CicUser
 from idp.cic.errors import ListChanged
 from idp.cic.icws import IcwsClient, IcwsSession
 from idp.cic.service import ServiceSession
 from idp.config import IcwsSettings
 from idp.errors import BackendUnavailable, ConfigError, SyncError
 from idp.sync.sources.base import Snapshot, UserSource
+from idp.users import CicUser
 
 #: Whole reads of a list that keeps changing under the reader before the pass gives up.
 READS = 3
