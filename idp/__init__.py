@@ -1,3 +1,5 @@
-"""cic-sts: PureConnect (CIC) as a SAML identity provider for Genesys Cloud."""
+"""cic-sts: PureConnect (CIC) as a SAML identity provider for Genesys Cloud.
 
-__version__ = "0.1.0"
+The version is pyproject.toml's alone; `cic-sts --version` reads it from the installed
+distribution.
+"""

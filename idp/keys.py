@@ -21,15 +21,15 @@ PRIVATE = 0o600
 
 
 @dataclass(frozen=True)
-class Written:
+class KeyFile:
     path: Path
     created: bool  # False when an existing file was kept
 
 
-def write_private(path: Path, data: bytes, force: bool) -> Written:
+def write_private(path: Path, data: bytes, force: bool) -> KeyFile:
     """Write a secret file readable only by its owner; keep an existing one unless `force`."""
     if path.exists() and not force:
-        return Written(path, created=False)
+        return KeyFile(path, created=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
@@ -37,7 +37,7 @@ def write_private(path: Path, data: bytes, force: bool) -> Written:
         out.write(data)
     os.chmod(tmp, PRIVATE)  # in case the file already existed with wider bits
     os.replace(tmp, path)
-    return Written(path, created=True)
+    return KeyFile(path, created=True)
 
 
 def write_public(path: Path, data: bytes) -> None:
@@ -85,11 +85,11 @@ def _pem_cert(cert: x509.Certificate) -> bytes:
 
 
 def generate_signing_pair(key_path: Path, cert_path: Path, entity_id: str,
-                          force: bool) -> Written:
+                          force: bool) -> KeyFile:
     """RSA-2048 key and a 10-year self-signed certificate: Genesys Cloud pins the certificate
     itself, so its lifetime is a rollover schedule, not a trust decision."""
     if key_path.exists() and not force:
-        return Written(key_path, created=False)
+        return KeyFile(key_path, created=False)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = _self_signed(key, entity_id, [], days=3650, server_auth=False)
     written = write_private(key_path, _pem_key(key), force=True)
@@ -98,10 +98,10 @@ def generate_signing_pair(key_path: Path, cert_path: Path, entity_id: str,
 
 
 def generate_tls_pair(key_path: Path, cert_path: Path, names: list[str], force: bool,
-                      days: int = 825) -> Written:
+                      days: int = 825) -> KeyFile:
     """ECDSA P-256 key (cheap handshakes) and a self-signed server certificate for `names`."""
     if key_path.exists() and not force:
-        return Written(key_path, created=False)
+        return KeyFile(key_path, created=False)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _self_signed(key, names[0], names, days=days, server_auth=True)
     written = write_private(key_path, _pem_key(key), force=True)
@@ -109,7 +109,7 @@ def generate_tls_pair(key_path: Path, cert_path: Path, names: list[str], force: 
     return written
 
 
-def generate_secret(path: Path, force: bool) -> Written:
+def generate_secret(path: Path, force: bool) -> KeyFile:
     return write_private(path, secrets.token_hex(32).encode() + b"\n", force)
 
 

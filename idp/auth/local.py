@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from idp.auth.base import AuthBackend
 from idp.concurrency import off_loop, os_thread_local
 from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, DirectoryError
+from idp.sqlite import migrate, transaction
 from idp.timestamps import utc_now
 from idp.users import PHONE_FIELDS, CicUser, email_problem, user_id_problem
 
@@ -134,7 +135,7 @@ class LocalDirectory(AuthBackend):
         for user, password in items:  # validate and hash before the write lock is taken
             records.append((*_fields(user), self._hash(password) if password is not None else None,
                             now, now))
-        with self._connect() as conn, _transaction(conn):
+        with self._connect() as conn, transaction(conn):
             conn.executemany(_UPSERT, records)
         return len(records)
 
@@ -142,7 +143,7 @@ class LocalDirectory(AuthBackend):
         """Create a new user; `DirectoryError` if the user ID (in any case) already exists."""
         now = utc_now()
         record = (*_fields(user), self._hash(password) if password is not None else None, now, now)
-        with self._connect() as conn, _transaction(conn):
+        with self._connect() as conn, transaction(conn):
             existing = conn.execute("SELECT user_id FROM users WHERE user_id = ?",
                                     (user.user_id,)).fetchone()
             if existing is not None:
@@ -152,7 +153,7 @@ class LocalDirectory(AuthBackend):
     def set_password(self, user_id: str, password: str) -> None:
         """Set (replace) a user's password; `DirectoryError` if there is no such user."""
         password_hash = self._hash(password)
-        with self._connect() as conn, _transaction(conn):
+        with self._connect() as conn, transaction(conn):
             changed = conn.execute(
                 "UPDATE users SET password_hash = ?, updated = ? WHERE user_id = ?",
                 (password_hash, utc_now(), user_id)).rowcount
@@ -161,7 +162,7 @@ class LocalDirectory(AuthBackend):
 
     def delete(self, user_id: str) -> None:
         """Remove a user; `DirectoryError` if there is no such user."""
-        with self._connect() as conn, _transaction(conn):
+        with self._connect() as conn, transaction(conn):
             changed = conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
         if not changed:
             raise DirectoryError(f"no user {user_id!r} in the local directory {self.path}")
@@ -210,7 +211,7 @@ class LocalDirectory(AuthBackend):
             log.warning("could not upgrade the password hash of %s: %s", user_id, exc)
 
     def _store_hash(self, user_id: str, stored: str, new_hash: str) -> None:
-        with self._connect() as conn, _transaction(conn):
+        with self._connect() as conn, transaction(conn):
             conn.execute(  # only if nobody changed the password meanwhile
                 "UPDATE users SET password_hash = ? WHERE user_id = ? AND password_hash = ?",
                 (new_hash, user_id, stored))
@@ -264,8 +265,9 @@ class LocalDirectory(AuthBackend):
             conn = self._open()
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
-                with _transaction(conn):
-                    self._migrate(conn)
+                with transaction(conn):
+                    migrate(conn, latest=SCHEMA_VERSION, create=_create, upgrades={},
+                            newer=self._newer)
             except sqlite3.Error as exc:
                 raise DirectoryError(
                     f"cannot open the local user directory {self.path}: {exc}") from None
@@ -283,29 +285,16 @@ class LocalDirectory(AuthBackend):
                 f"cannot create the local user directory {self.path}: {exc.strerror}") from None
         os.close(fd)
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise DirectoryError(
-                f"local user directory {self.path} has schema version {version}, newer than this "
-                f"cic-sts understands ({SCHEMA_VERSION}); upgrade cic-sts")
-        if version == 0:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        # Later versions: `if version < 2: ALTER TABLE ...` steps go here.
+    def _newer(self, version: int) -> DirectoryError:
+        return DirectoryError(f"local user directory {self.path} has schema version {version}, "
+                              f"newer than this cic-sts understands ({SCHEMA_VERSION}); "
+                              "upgrade cic-sts")
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:  # SQLite may have rolled back already (e.g. on SQLITE_FULL)
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def _create(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    # Later versions: an upgrade step for each, `upgrades={2: ...}` above.
 
 
 def _fields(user: CicUser) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import click
 from idp.commands.context import CliContext, pass_cli
 from idp.config import Config, load_config
 from idp.errors import ConfigError
-from idp.keys import Written, generate_secret, generate_signing_pair, generate_tls_pair
+from idp.keys import KeyFile, generate_secret, generate_signing_pair, generate_tls_pair
 
 TEMPLATE = """\
 # cic-sts configuration. Every setting is described in docs/settings.md.
@@ -177,7 +177,7 @@ def _replace_checked(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def generate_keys(config: Config, force: bool) -> list[Written]:
+def generate_keys(config: Config, force: bool) -> list[KeyFile]:
     results = [
         generate_signing_pair(config.idp.signing_key, config.idp.signing_certificate,
                               config.entity_id, force),
@@ -189,7 +189,7 @@ def generate_keys(config: Config, force: bool) -> list[Written]:
     return results
 
 
-def echo_keys(results: list[Written]) -> None:
+def echo_keys(results: list[KeyFile]) -> None:
     for written in results:
         state = "generated" if written.created else "kept existing (use --force to replace)"
         click.echo(f"{state} {written.path}")

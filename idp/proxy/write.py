@@ -38,12 +38,12 @@ def ownership(text: str) -> Literal["ours", "edited", "foreign"]:
 
 
 @dataclass(frozen=True)
-class Written:
+class WriteResult:
     path: Path
     outcome: Literal["created", "replaced", "unchanged", "forced"]
 
 
-def write_owned(path: Path, text: str, force: bool = False) -> Written:
+def write_owned(path: Path, text: str, force: bool = False) -> WriteResult:
     """Write `text` to `path` atomically, refusing to replace a file the generator does not own
     unless `force`. A symbolic link is followed: the file it points to is replaced."""
     target = path.resolve() if path.is_symlink() else path
@@ -59,7 +59,7 @@ def write_owned(path: Path, text: str, force: bool = False) -> Written:
         except (OSError, UnicodeDecodeError) as exc:
             raise ProxyConfigError(f"{path}: cannot read the existing file: {exc}") from None
         if current == text:
-            return Written(path, "unchanged")
+            return WriteResult(path, "unchanged")
         state = ownership(current)
         if state != "ours" and not force:
             why = ("was not written by cic-sts" if state == "foreign" else
@@ -70,7 +70,7 @@ def write_owned(path: Path, text: str, force: bool = False) -> Written:
         info = target.stat()
         mode, owner = info.st_mode & 0o7777, (info.st_uid, info.st_gid)
     _atomic_write(target, text, mode, owner)
-    return Written(path, outcome)
+    return WriteResult(path, outcome)
 
 
 def _atomic_write(target: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:

@@ -42,8 +42,8 @@ MAX_LOCAL_PART = 64
 #: ``cic-sts/<id>`` that `init` writes. A link under another one belongs to another installation.
 AUTHORITY_FAMILY = "cic-sts"
 
-#: The flat field names a diff talks about, in display order.
-PHONE_FIELDS = tuple(f"phoneNumbers[{t}]" for t in PHONE_TYPES.values())
+#: The flat field names of the phones a diff talks about, in display order.
+PHONE_PATHS = tuple(f"phoneNumbers[{t}]" for t in PHONE_TYPES.values())
 EXTERNAL_IDS = f"{GENESYS_SCHEMA}:externalIds"
 
 
@@ -63,7 +63,7 @@ class Desired:
     def fields(self, authority: str) -> dict[str, str]:
         flat = {"userName": self.user_name, "displayName": self.display_name, "active": "true",
                 "emails[work]": self.user_name}
-        for name in PHONE_FIELDS:
+        for name in PHONE_PATHS:
             flat[name] = self.phones.get(name[len("phoneNumbers["):-1], "")
         flat[link_field(authority)] = self.user_id
         return flat
@@ -192,7 +192,7 @@ def current_fields(record: dict[str, Any], authority: str) -> dict[str, str]:
             "displayName": str(record.get("displayName") or ""),
             "active": "false" if active is False else "true",
             "emails[work]": _typed(record.get("emails"), "work")}
-    for name in PHONE_FIELDS:
+    for name in PHONE_PATHS:
         flat[name] = _typed(record.get("phoneNumbers"), name[len("phoneNumbers["):-1])
     flat[link_field(authority)] = link_of(record, authority) or ""
     return flat
@@ -266,7 +266,7 @@ def patch_operations(record: dict[str, Any], desired: Desired, authority: str,
         keep = [e for e in _entries(record.get("emails")) if e.get("type") not in ("work", "other")]
         ops.append(_replace("emails", [*keep, {"type": "work", "value": desired.user_name,
                                                "primary": True}]))
-    if fields & set(PHONE_FIELDS):
+    if fields & set(PHONE_PATHS):
         ours = set(PHONE_TYPES.values())
         keep = [p for p in _entries(record.get("phoneNumbers")) if p.get("type") not in ours]
         ops.append(_replace("phoneNumbers", [

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from idp.errors import SyncError
+from idp.sqlite import migrate, transaction
 from idp.timestamps import utc_now
 
 SCHEMA_VERSION = 3
@@ -134,7 +135,7 @@ class SyncState:
             self._conn.row_factory = sqlite3.Row
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
-            with self._transaction():
+            with transaction(self._conn):
                 self._migrate()
         except sqlite3.Error as exc:
             raise SyncError(f"cannot open the sync state database {path}: {exc}") from None
@@ -316,59 +317,49 @@ class SyncState:
     def writing(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                with self._transaction():
+                with transaction(self._conn):
                     yield self._conn
             except sqlite3.Error as exc:
                 raise SyncError(f"sync state database {self.path}: {exc}") from None
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
     def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise SyncError(f"sync state database {self.path} has schema version {version}, "
-                            f"newer than this cic-sts understands ({SCHEMA_VERSION})")
-        if version == 0:
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-            if self.path.exists():
-                os.chmod(self.path, 0o600)  # it names every user and their e-mail
-        if version == 1:
-            self._rekey_users()
-        if 1 <= version <= 2:
-            for statement in _HISTORY:
-                self._conn.execute(statement)
-            # Conflicts were Not synced rows whose message began "conflict: ".
-            self._conn.execute("UPDATE users SET status = ?, message = substr(message, 11) "
-                               "WHERE status = ? AND message LIKE 'conflict: %'",
-                               (CONFLICT, NOT_SYNCED))
-        if version != SCHEMA_VERSION:
-            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        migrate(self._conn, latest=SCHEMA_VERSION, create=self._create,
+                upgrades={2: _rekey_users, 3: _add_history},
+                newer=lambda version: SyncError(
+                    f"sync state database {self.path} has schema version {version}, newer than "
+                    f"this cic-sts understands ({SCHEMA_VERSION})"))
 
-    def _rekey_users(self) -> None:
-        """Version 1 to 2: key the users by the casefolded ID. Rows that only the new key
-        makes one (``Émile`` and ``émile``) are merged: the row with a Genesys Cloud user wins,
-        then the one changed last."""
-        columns = ", ".join(_COLUMNS)
-        rows = self._conn.execute(f"SELECT {columns} FROM users").fetchall()
-        kept: dict[str, sqlite3.Row] = {}
-        for row in sorted(rows, key=lambda r: (r["genesys_id"] is not None, r["updated"])):
-            kept[user_key(row["user_id"])] = row  # the last one sorted wins
-        self._conn.execute(_USERS.format(name="users_v2"))
-        marks = ", ".join("?" * (len(_COLUMNS) + 1))
-        self._conn.executemany(f"INSERT INTO users_v2 (key, {columns}) VALUES ({marks})",
-                               [(key, *row) for key, row in kept.items()])
-        self._conn.execute("DROP TABLE users")
-        self._conn.execute("ALTER TABLE users_v2 RENAME TO users")
+    def _create(self, conn: sqlite3.Connection) -> None:
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        if self.path.exists():
+            os.chmod(self.path, 0o600)  # it names every user and their e-mail
+
+
+def _rekey_users(conn: sqlite3.Connection) -> None:
+    """Version 1 to 2: key the users by the casefolded ID. Rows that only the new key makes one
+    (``Émile`` and ``émile``) are merged: the row with a Genesys Cloud user wins, then the one
+    changed last."""
+    columns = ", ".join(_COLUMNS)
+    rows = conn.execute(f"SELECT {columns} FROM users").fetchall()
+    kept: dict[str, sqlite3.Row] = {}
+    for row in sorted(rows, key=lambda r: (r["genesys_id"] is not None, r["updated"])):
+        kept[user_key(row["user_id"])] = row  # the last one sorted wins
+    conn.execute(_USERS.format(name="users_v2"))
+    marks = ", ".join("?" * (len(_COLUMNS) + 1))
+    conn.executemany(f"INSERT INTO users_v2 (key, {columns}) VALUES ({marks})",
+                     [(key, *row) for key, row in kept.items()])
+    conn.execute("DROP TABLE users")
+    conn.execute("ALTER TABLE users_v2 RENAME TO users")
+
+
+def _add_history(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3: the per-user history, and conflicts as a status of their own (they were
+    Not synced rows whose message began "conflict: ")."""
+    for statement in _HISTORY:
+        conn.execute(statement)
+    conn.execute("UPDATE users SET status = ?, message = substr(message, 11) "
+                 "WHERE status = ? AND message LIKE 'conflict: %'", (CONFLICT, NOT_SYNCED))
 
 
 def _dump(record: dict[str, Any] | None) -> str | None:
