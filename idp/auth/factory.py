@@ -11,6 +11,8 @@ def build_backend(config: Config) -> AuthBackend:
         from idp.auth.icws import IcwsBackend  # httpx and the ICWS client only when used
 
         return IcwsBackend.from_settings(config.icws)
+    from idp.auth.hashing import hasher_for, limit_for
     from idp.auth.local import LocalDirectory
 
-    return LocalDirectory(config.directory.database)
+    return LocalDirectory(config.directory.database, hasher_for(config.directory),
+                          limit_for(config.directory))

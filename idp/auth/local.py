@@ -8,8 +8,9 @@ log on.
 Each OS thread keeps its own connection (a gevent worker's greenlets share theirs; see
 `idp.concurrency`), so one `LocalDirectory` serves a whole gunicorn worker; the database runs in
 WAL mode so readers never wait for a writer.
-Passwords are hashed with argon2-cffi's defaults (argon2id); a hash made with older parameters is
-replaced at the next successful logon.
+Passwords are hashed with argon2id, with the configured profile (`idp.auth.hashing`: OWASP's
+19 MiB, 2 passes, 1 lane by default), at most `HashLimit.at_once` at a time; a hash made with other
+parameters is replaced at the next successful logon.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from idp.auth.base import AuthBackend
+from idp.auth.hashing import HashLimit, Slots, hasher_for
 from idp.concurrency import off_loop, os_thread_local
+from idp.config import DirectorySettings
 from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, DirectoryError
 from idp.sqlite import migrate, transaction
 from idp.timestamps import utc_now
@@ -83,9 +86,11 @@ class DirectoryEntry:
 class LocalDirectory(AuthBackend):
     """CIC users in a SQLite file; see the module documentation."""
 
-    def __init__(self, path: str | os.PathLike[str], hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], hasher: PasswordHasher | None = None,
+                 limit: HashLimit | None = None) -> None:
         self.path = Path(path)
-        self._hasher = hasher or PasswordHasher()  # argon2id with argon2-cffi's defaults
+        self._hasher = hasher or hasher_for(DirectorySettings())  # the default profile
+        self._slots = Slots(limit or HashLimit())
         self._lock = threading.Lock()
         self._schema_ready = False
         self._dummy_hash: str | None = None
@@ -182,11 +187,11 @@ class LocalDirectory(AuthBackend):
     def _hash(self, password: str) -> str:
         if not password:
             raise DirectoryError("the password must not be empty")
-        return str(off_loop(self._hasher.hash, password))
+        return str(self._slots.run(self._hasher.hash, password))
 
     def _verify(self, stored: str, password: str) -> bool:
         try:
-            return bool(off_loop(self._hasher.verify, stored, password))
+            return bool(self._slots.run(self._hasher.verify, stored, password))
         except (VerificationError, InvalidHashError):  # mismatch, or a damaged hash
             return False
 
@@ -198,7 +203,7 @@ class LocalDirectory(AuthBackend):
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:  # a race only computes it twice
-            self._dummy_hash = str(off_loop(self._hasher.hash, secrets.token_urlsafe(24)))
+            self._dummy_hash = str(self._slots.run(self._hasher.hash, secrets.token_urlsafe(24)))
         return self._dummy_hash
 
     def _rehash(self, user_id: str, stored: str, password: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from idp.auth.hashing import hasher_for
 from idp.auth.local import LocalDirectory
 from idp.commands.context import CliContext, pass_cli
 from idp.commands.init import InitOptions, echo_keys, generate_keys, write_config
@@ -62,7 +63,7 @@ def demo(cli: CliContext, folder: Path, port: int, sp_port: int) -> None:
     sp_base = f"https://{config.public_host}:{sp_port}"
     idp = demo_idp(config)
     metadata_file.write_bytes(sp_metadata(sp_base, idp, demo=True))
-    directory = LocalDirectory(config.directory.database)
+    directory = LocalDirectory(config.directory.database, hasher_for(config.directory))
     if directory.lookup(DEMO_USER.user_id) is None:
         directory.upsert(DEMO_USER, password=DEMO_PASSWORD)
     directory.close()

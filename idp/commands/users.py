@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from idp.auth.csvfile import PHONE_LABELS, read_users_csv
+from idp.auth.hashing import hasher_for
 from idp.auth.local import LocalDirectory
 from idp.auth.policy import password_problem
 from idp.commands.context import CliContext, echo_json, pass_cli
@@ -23,13 +24,14 @@ from idp.users import PHONE_FIELDS, CicUser, email_problem, user_id_problem
 
 
 def _directory(cli_ctx: CliContext) -> LocalDirectory:
-    database = cli_ctx.config().directory.database
+    settings = cli_ctx.config().directory
+    database = settings.database
     if os.geteuid() == 0 and database.exists() and database.stat().st_uid != 0:
         # root would leave root-owned journal files the service cannot open
         owner = database.stat().st_uid
         raise DirectoryError(f"{database} belongs to uid {owner}: run this as that user "
                              f"(sudo -u {_user_name(owner)} ...)")
-    return LocalDirectory(database)
+    return LocalDirectory(database, hasher_for(settings))  # the profile logons will check
 
 
 def _user_name(uid: int) -> str:

@@ -56,6 +56,12 @@ def check(config: Config) -> None:
             raise ConfigError(f"genesys.login_base_url: {base_url_problem(g.login_base_url)}")
         if g.api_base_url and base_url_problem(g.api_base_url):
             raise ConfigError(f"genesys.api_base_url: {base_url_problem(g.api_base_url)}")
+    directory = config.directory
+    if directory.argon2_memory_kib * directory.argon2_time_cost < OWASP_MIN_WORK:
+        raise ConfigError(
+            f"directory.argon2_memory_kib / argon2_time_cost: {directory.argon2_memory_kib} KiB x "
+            f"{directory.argon2_time_cost} is below OWASP's minimum for argon2id (memory x passes "
+            f"at least {OWASP_MIN_WORK}: 19456 x 2, 12288 x 3, 9216 x 4 or 7168 x 5)")
     _check_sync(config.sync)
     _check_icws(config)
     for cidr in config.monitoring.metrics_allowed:
@@ -88,6 +94,9 @@ def _check_sync(sync: SyncSettings) -> None:
                           "\"csv\" (a workgroups column) or \"icws\"; the local directory "
                           "keeps no workgroups")
 
+
+#: OWASP's weakest recommended argon2id profile, as memory (KiB) x passes: 7 MiB x 5.
+OWASP_MIN_WORK = 7168 * 5
 
 #: A scope rule (sync.include / sync.exclude) with this prefix matches workgroup names.
 SCOPE_WORKGROUP = "workgroup:"

@@ -122,6 +122,20 @@ class DirectorySettings:
     password_denied: list[str] = setting(
         [], "Passwords refused besides the built-in list of common ones (compared ignoring "
         "letter case and trailing digits or punctuation), e.g. the company's name.")
+    argon2_memory_kib: int = setting(
+        19456, "Memory of one argon2id password hash, in KiB (OWASP's recommended 19 MiB). "
+        "With argon2_time_cost, at least OWASP's minimum: memory x passes >= 35840 "
+        "(7168 x 5, 9216 x 4, 12288 x 3, 19456 x 2, 47104 x 1). Stored hashes made with "
+        "other parameters are replaced at the user's next successful logon.", min=7168,
+        max=1048576)
+    argon2_time_cost: int = setting(2, "Passes of one argon2id hash.", min=1, max=20)
+    argon2_parallelism: int = setting(1, "Lanes of one argon2id hash.", min=1, max=16)
+    max_concurrent_hashes: int = setting(
+        4, "Password hashes one worker computes at once (each holds argon2_memory_kib: 4 x 19 "
+        "MiB = 76 MiB per worker by default); further logons wait their turn.", min=1, max=64)
+    hash_queue_timeout: int = setting(
+        5, "Seconds a logon waits for its turn to hash before it is answered 503 (\"too many "
+        "logons at once, try again in a moment\").", min=1, max=60)
 
 
 @dataclass(frozen=True)

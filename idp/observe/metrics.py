@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric  # noqa: E402
 from prometheus_client.registry import REGISTRY, Collector  # noqa: E402
 
 LOGONS = Counter("cic_sts_logons", "Logons on the logon page, by backend and outcome "
-                 "(success, wrong_password, throttled, cic_unavailable, no_email).",
+                 "(success, wrong_password, throttled, busy, cic_unavailable, no_email).",
                  ["backend", "outcome"])
 ASSERTIONS = Counter("cic_sts_assertions", "Signed Responses with an assertion, by SP.", ["sp"])
 LOGOUTS = Counter("cic_sts_logouts", "STS sessions ended, by SP (\"\" for the user's own "

@@ -19,6 +19,7 @@ from flask import Blueprint, g, make_response, render_template, request
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
+from idp.auth.hashing import TooManyLogons
 from idp.errors import AuthenticationFailed, BackendUnavailable, SamlError, SamlRequestError
 from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, STATUS_NO_PASSIVE
 from idp.saml.metadata import SSO_PATH
@@ -154,6 +155,12 @@ def _logon_form() -> Response:
         ctx.store.hit(address_key, limits.failed_logon_window)
         monitoring.logon_failed("wrong_password", user_id)
         return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
+    except TooManyLogons as exc:  # every hashing slot busy for a while: a burst of logons
+        log.warning("logon for user ID %r from %s turned away: %s", user_id[:128], g.client,
+                    exc)
+        ctx.store.unhit(user_key)  # no password was checked: not an attempt
+        monitoring.logon_failed("busy", user_id)
+        return logon_page(pending, error="too_many_logons", user_id=user_id, status=503)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
         ctx.store.unhit(user_key)  # CIC was not asked: not an attempt to hold against the user
