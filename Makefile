@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 DEMO    ?= .demo
 
-.PHONY: run test test-fast lint docs bench bench-sync system-deps constraints clean
+.PHONY: run test test-fast lint docs bench bench-sync bench-logon system-deps constraints clean
 
 system-deps:
 	@bash scripts/system-deps.sh test
@@ -40,6 +40,11 @@ docs: $(STAMP)
 bench: $(STAMP)
 	@bash scripts/system-deps.sh bench
 	$(PY) bench/sso_throughput.py
+
+# Full password logons through the generated nginx in front of the pair, at rising rates.
+bench-logon: $(STAMP)
+	@bash scripts/system-deps.sh test
+	$(PY) bench/logon_bench.py
 
 # The sync against the local SCIM server: 10,000 users, no-op and 1 % passes, the 300/min pace.
 bench-sync: $(STAMP)
