@@ -347,7 +347,7 @@ class IcwsServer:
     def _issue_token(self) -> tuple[Response, int]:
         body = request.get_json(silent=True) or {}
         if self.directory.get(str(body.get("userID", ""))) is None:
-            return _error(404, "error.request.notFound", "No such user."), 404
+            return _error(404, "error.request.notFound", "No such user.")
         return jsonify({"authToken": self.directory.issue_token(body["userID"])}), 201
 
 

@@ -74,7 +74,9 @@ def test_http_needs_allow_plain_http_uses_port_8018_and_warns(
     https = load(tmp_path, ICWS + "allow_plain_http = true\n")  # allowed, not used: no warning
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="idp.cic.icws"):
-        build_backend(https).close()
+        quiet = build_backend(https)
+    assert isinstance(quiet, IcwsBackend)
+    quiet.close()
     assert caplog.text == ""
 
 

@@ -134,9 +134,10 @@ def posted_request(settings: dict[str, Any], logout: bool = False,
         xml = OneLogin_Saml2_Logout_Request(saml_settings, name_id="alice@example.com").get_xml()
     else:
         xml = OneLogin_Saml2_Authn_Request(saml_settings).get_xml()
-    return OneLogin_Saml2_Utils.add_sign(
+    signed: bytes = OneLogin_Saml2_Utils.add_sign(
         xml, key or settings["sp"]["privateKey"], cert or settings["sp"]["x509cert"],
-        sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm).decode()
+        sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm)
+    return signed.decode()
 
 
 def post(client: FlaskClient, xml: str, logout: bool = False) -> Any:

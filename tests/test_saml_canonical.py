@@ -40,8 +40,9 @@ ALPHABET = "aZ09 &<>\"'\t\n\r=;:/#%ßé漢😀\u00a0\u2028]"
 
 
 def exclusive_c14n(element: etree._Element) -> bytes:
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False,
-                          inclusive_ns_prefixes=list(INCLUSIVE_PREFIXES))
+    text: bytes = etree.tostring(element, method="c14n", exclusive=True, with_comments=False,
+                                 inclusive_ns_prefixes=list(INCLUSIVE_PREFIXES))
+    return text
 
 
 def check_canonical_and_digests(xml: bytes) -> int:

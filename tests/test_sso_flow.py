@@ -8,6 +8,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 from lxml import etree
 
 from idp.saml.constants import NS
@@ -29,7 +30,7 @@ HTTPS = {"base_url": "https://localhost:8043"}
 
 
 def start(client: FlaskClient, sp: Sp, binding: str, relay_state: str | None = "rs-1",
-          acs_url: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+          acs_url: str | None = None, **headers: str) -> tuple[str, TestResponse]:
     request_id, xml = sp.authn_request(acs_url)
     if binding == "redirect":
         response = client.get(LOGIN, query_string=redirect_query(xml, relay_state),
@@ -41,7 +42,7 @@ def start(client: FlaskClient, sp: Sp, binding: str, relay_state: str | None = "
 
 
 def log_on(client: FlaskClient, page: str, user_id: str = "alice", password: str = PASSWORD,
-           **extra: str):  # type: ignore[no-untyped-def]
+           **extra: str) -> TestResponse:
     form = {"ctx": hidden(page, "ctx") or "", "csrf": hidden(page, "csrf") or "",
             "user_id": user_id, "password": password, **extra}
     return client.post(f"{LOGIN}?loginType=saml", data=form, **HTTPS)
@@ -308,7 +309,7 @@ def test_metadata_and_health(client: FlaskClient) -> None:
     assert root.find(".//ds:X509Certificate", NS) is not None
     assert client.get("/healthz", **HTTPS).json == {"status": "ok"}
     ready = client.get("/readyz", **HTTPS)
-    assert ready.status_code == 200 and ready.json["status"] == "ready"
+    assert ready.status_code == 200 and (ready.json or {})["status"] == "ready"
 
 
 @pytest.mark.parametrize("relay_state", [None, "", 'rs "quoted" <&> \u00e9'])

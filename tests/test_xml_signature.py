@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import XMLSigner
+from signxml.signer import XMLSigner
 
 from idp.errors import SamlRequestError
 from idp.saml.xml_signature import check_message_signature

@@ -101,7 +101,7 @@ def run_unit(unit: Path, override: list[str]) -> None:
         for item in shlex.split(assignment):
             key, _, value = item.partition("=")
             env[key] = value
-    writable = set(words(section, "ReadWritePaths"))
+    writable: set[str] = set(words(section, "ReadWritePaths"))
     for key, base, variable in (("StateDirectory", "/var/lib", "STATE_DIRECTORY"),
                                 ("LogsDirectory", "/var/log", "LOGS_DIRECTORY"),
                                 ("RuntimeDirectory", "/run", "RUNTIME_DIRECTORY")):
@@ -117,17 +117,17 @@ def run_unit(unit: Path, override: list[str]) -> None:
         for tmp in ("/tmp", "/var/tmp"):
             mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", tmp)
             writable.add(tmp)
-    for path in sorted(writable):
-        if not path.startswith(("/tmp", "/var/tmp")):
-            mount("--bind", path, path)
+    for folder in sorted(writable):
+        if not folder.startswith(("/tmp", "/var/tmp")):
+            mount("--bind", folder, folder)
     read_only = words(section, "ReadOnlyPaths")
-    for path in read_only:
-        mount("--bind", path, path)
+    for folder in read_only:
+        mount("--bind", folder, folder)
     if one(section, "ProtectSystem") != "strict":
         raise SystemExit("unit_sandbox: only ProtectSystem=strict is emulated")
     remount_read_only(writable)
-    for path in read_only:
-        mount("-o", "remount,bind,ro", path)
+    for folder in read_only:
+        mount("-o", "remount,bind,ro", folder)
     if one(section, "ProtectHome") == "yes":
         for home in ("/home", "/root", "/run/user"):
             if os.path.isdir(home):

@@ -4,6 +4,7 @@ test server pair) end up in Genesys Cloud (scim2-server behind the Genesys layer
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.icws_server import CicDirectory, IcwsUser, phone, running_pair, use_icws
 from tests.sync.conftest import GENESYS, SyncSetup
@@ -11,7 +12,7 @@ from tests.sync.conftest import GENESYS, SyncSetup
 SERVICE = ("svc-sync", "service-secret-2")
 
 
-def by_email(setup: SyncSetup) -> dict[str, dict[str, object]]:
+def by_email(setup: SyncSetup) -> dict[str, dict[str, Any]]:
     return {str(u["userName"]): u for u in setup.genesys.users()}
 
 
