@@ -8,8 +8,8 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 from lxml import etree
+from werkzeug.test import TestResponse
 
 from idp.saml.constants import NS
 from idp.saml.metadata import SSO_PATH
