@@ -84,7 +84,9 @@ def _check_sync(sync: SyncSettings) -> None:
                            ("max_retries", 0, 20), ("request_timeout", 1, 600),
                            ("page_size", 1, 1000), ("interval", 1, 86400),
                            ("max_deactivations_percent", 0, 100),
-                           ("max_display_name_length", 1, 10_000), ("history_days", 1, 3650)):
+                           ("max_display_name_length", 1, 10_000), ("history_days", 1, 3650),
+                           ("presence_batch_size", 1, 1000), ("presence_poll_ms", 50, 60_000),
+                           ("presence_batch_delay_ms", 0, 10_000)):
         if not low <= getattr(sync, key) <= high:
             raise ConfigError(f"sync.{key}: must be {low}-{high}, got {getattr(sync, key)}")
     if sync.default_country:
@@ -95,6 +97,16 @@ def _check_sync(sync: SyncSettings) -> None:
                               "code with a phone numbering plan (such as US, GB or DE)")
     if not sync.authority.strip():
         raise ConfigError("sync.authority: must not be empty")
+    stars = sync.skill_stars
+    if len(stars) != 4 or stars != sorted(set(stars)) or not 1 <= stars[0] <= stars[-1] < 100:
+        raise ConfigError(f"sync.skill_stars: four rising proficiencies from 1 to 99 (the "
+                          f"highest of 1, 2, 3 and 4 stars), got {stars}")
+    if sync.platform_objects and sync.source != "icws" and str(sync.objects_dir) == ".":
+        raise ConfigError("sync.objects_dir: required when sync.platform_objects = true and "
+                          "the source is not icws (the folder of workgroups.csv, skills.csv, "
+                          "wrapup_codes.csv and user_skills.csv)")
+    if not sync.presence_source.strip():
+        raise ConfigError("sync.presence_source: a presence source name, or purecloud")
     for key in ("include", "exclude"):
         for rule in getattr(sync, key):
             problem = scope_rule_problem(rule)
@@ -133,6 +145,9 @@ def _check_icws(config: Config) -> None:
     if config.sync.source == "icws" and not (icws.servers and icws.service_user):
         raise ConfigError("icws.servers / icws.service_user: required when sync.source = "
                           "\"icws\": the sync reads CIC users with a service account")
+    if config.sync.presence and not (icws.servers and icws.service_user):
+        raise ConfigError("icws.servers / icws.service_user: required when sync.presence = "
+                          "true: agent statuses come from CIC's messaging, over ICWS")
     if icws.scheme not in DEFAULT_PORTS:
         raise ConfigError(f"icws.scheme: https or http, got {icws.scheme!r}")
     if icws.scheme == "http" and not icws.allow_plain_http:
@@ -153,8 +168,6 @@ def _check_icws(config: Config) -> None:
     for key in ("application_name", "language", "auth_token_type", "auth_token_field"):
         if not getattr(icws, key).strip():
             raise ConfigError(f"icws.{key}: must not be empty")
-
-
 
 
 def base_url_problem(url: str) -> str | None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from idp.sync.guard import Held, Limit
 from idp.sync.mapping import Desired, FieldChange
+from idp.sync.objects.actions import ObjectReport
 from idp.sync.scope import Scope
 from idp.sync.view import Remote
 
@@ -77,6 +78,8 @@ class Plan:
     without_email: int = 0  # CIC users in scope without a business e-mail
     #: user_key of every CIC user in scope with a business e-mail ("User Sync N / M")
     syncable: set[str] = field(default_factory=set)
+    #: what the object sync would do (sync.platform_objects), in `sync plan`
+    objects: ObjectReport | None = None
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

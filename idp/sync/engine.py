@@ -24,10 +24,13 @@ from idp.sync.apply import Applier, Outcome
 from idp.sync.guard import Limit
 from idp.sync.history import Change as HistoryChange
 from idp.sync.history import Entry, History
+from idp.sync.objects.actions import ObjectReport
+from idp.sync.objects.setup import object_pass, object_source_for
+from idp.sync.objects.sources import ObjectSource
 from idp.sync.plan import Options, Plan, make_plan
 from idp.sync.report import PassReport
 from idp.sync.scope import Scope
-from idp.sync.sources import UserSource, source_for
+from idp.sync.sources import Snapshot, UserSource, source_for
 from idp.sync.state import SYNCED, SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
 from idp.timestamps import utc_now
@@ -87,6 +90,7 @@ class SyncService:
         self.source = source or source_for(config)
         self._client_factory = client_factory or (lambda event: client_for(config, event))
         self._client: ScimClient | None = None
+        self._objects_source: ObjectSource | None = None
         self._state: SyncState | None = None
         self._counted = {"successful": 0, "failed": 0, "retried": 0}
         self._count_lock = threading.Lock()
@@ -126,8 +130,11 @@ class SyncService:
         """What a pass would do; reads Genesys Cloud, writes nothing there."""
         options = options_for(self.config, force=force, full=full, only=only, adopt=adopt)
         try:
-            return make_plan(self.source.snapshot(), self.state.users(), self._view(options),
-                             options)
+            snapshot = self.source.snapshot()
+            plan = make_plan(snapshot, self.state.users(), self._view(options), options)
+            if only is None:
+                plan.objects = self._objects(snapshot, dry=True, full=full or force)
+            return plan
         finally:
             self._after_requests()
 
@@ -178,8 +185,28 @@ class SyncService:
             elif stop is not None and stop.is_set():
                 report.error = "asked to stop"
             self._record_results(report, whole=only is None)
+            if only is None and not report.error:
+                report.objects = self._objects(snapshot, dry=False, full=full or force,
+                                               allow_deletions=allow_deactivations)
+                report.requests = {k: v - before[k]
+                                   for k, v in self._requests_so_far().items()}
+                report.seconds = time.monotonic() - started
             self._record_pass(report.summary(), str(report.outcome))
             return report
+
+    def _objects(self, users: Snapshot, *, dry: bool, full: bool,
+                 allow_deletions: int | None = None) -> ObjectReport | None:
+        """The object pass after the users' (sync.platform_objects), on the same requests."""
+        if not self.config.sync.platform_objects:
+            return None
+        if self._objects_source is None:
+            self._objects_source = object_source_for(self.config, self.source)
+        try:
+            return object_pass(self.config, self._objects_source, self.client().api,
+                               self.state, users, dry=dry, full=full,
+                               allow_deletions=allow_deletions)
+        finally:
+            self._after_requests()
 
     def _record_results(self, report: PassReport, *, whole: bool) -> None:
         """The user sync counts, the hold (only a pass over everyone clears it) and the

@@ -32,18 +32,20 @@ class Limit:
     percent: int = 0  # sync.max_deactivations_percent; 0: not used
     allowed: int | None = None  # --allow-deactivations N, for this pass
 
-    def check(self, removals: int, linked: int, verb: str = "deactivated") -> Held | None:
-        """None if a pass may make `removals` removals among `linked` linked users."""
+    def check(self, removals: int, linked: int, verb: str = "deactivated",
+              noun: str = "linked users") -> Held | None:
+        """None if a pass may make `removals` removals among `linked` linked users (or the
+        objects `noun` names: "synced queues")."""
         if self.allowed is not None:
             if removals <= self.allowed:
                 return None
-            return Held(removals, linked, self.allowed, "allow_deactivations", verb)
+            return Held(removals, linked, self.allowed, "allow_deactivations", verb, noun=noun)
         if removals > self.count:
-            return Held(removals, linked, self.count, "max_deactivations", verb)
+            return Held(removals, linked, self.count, "max_deactivations", verb, noun=noun)
         ceiling = math.floor(linked * self.percent / 100)
         if self.percent and removals > ceiling:
             return Held(removals, linked, ceiling, "max_deactivations_percent", verb,
-                        self.percent)
+                        self.percent, noun)
         return None
 
 
@@ -57,6 +59,7 @@ class Held:
     by: By
     verb: str = "deactivated"  # or "deleted"
     percent: int = 0  # for by = max_deactivations_percent
+    noun: str = "linked users"  # or "synced queues", "synced skills", ...
 
     def message(self) -> str:
         if self.by == "allow_deactivations":
@@ -65,12 +68,15 @@ class Held:
             limit = f"more than sync.max_deactivations_percent = {self.percent} % ({self.limit})"
         else:
             limit = f"more than sync.max_deactivations = {self.limit}"
-        return (f"{self.removals} of {self.linked} linked users would be {self.verb}, {limit}; "
+        return (f"{self.removals} of {self.linked} {self.noun} would be {self.verb}, {limit}; "
                 f"check the source, then run `cic-sts sync apply --allow-deactivations "
                 f"{self.removals}`")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.noun == "linked users":  # users' holds keep the document they always had
+            del data["noun"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Held:

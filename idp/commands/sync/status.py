@@ -40,6 +40,8 @@ STATES = {"synced": SYNCED, "error": ERROR, "conflict": CONFLICT, "not-synced": 
           "deactivated": DEACTIVATED}
 LEVELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 WIDTH = 14  # of the health items' names
+#: The health lines of the object sync: (family, label), as CIC's health view names them.
+OBJECT_LINES = (("queue", "Workgroups"), ("skill", "Skills"), ("wrapup", "Wrap-up codes"))
 
 
 @click.command("status")
@@ -109,6 +111,11 @@ def _health(state: SyncState, as_json: bool) -> int:
         verdict.worse(1, "the last pass left users in Error or met unreadable source entries")
     if held is not None:
         verdict.worse(2, f"deactivations held: {held.message()}")
+    objects = _objects(health)
+    for object_held in objects.get("held", []):
+        verdict.worse(2, f"deletions held: {Held.from_json(object_held).message()}")
+    if objects.get("errors"):
+        verdict.worse(1, f"the last object pass had {objects['errors']} failed changes")
     if api == "failure":
         verdict.worse(2, f"Genesys Cloud API health: {api_value}")
     for status_, label in ((ERROR, "Error"), (CONFLICT, "Conflict")):
@@ -126,6 +133,7 @@ def _health(state: SyncState, as_json: bool) -> int:
             "last_pass": _pass_json(health, "last_pass", outcome),
             "last_success": _pass_json(health, "last_success", "completed"),
             "events": [{"time": t, "kind": k, "message": m} for t, k, m in state.events()],
+            "objects": objects or None,
         })
         return verdict.level
     shown = (f"{user_sync['synced']} / {user_sync['users']} synced" if user_sync else "never")
@@ -138,6 +146,13 @@ def _health(state: SyncState, as_json: bool) -> int:
             ("API Health", api_value or "not contacted yet", api_time)]
     if held is not None:
         rows.append(("Deactivations", f"HELD: {held.message()}", health["held"][1]))
+    for family, label in OBJECT_LINES:
+        if family in objects.get("counts", {}):
+            synced, wanted = objects["counts"][family]
+            rows.append((label, f"{synced} / {wanted} synced", objects["time"]))
+    for object_held in objects.get("held", []):
+        rows.append(("Deletions", f"HELD: {Held.from_json(object_held).message()}",
+                     objects["time"]))
     rows += [("Last pass", *health.get("last_pass", ("never", ""))),
              ("Last success", *health.get("last_success", ("never", "")))]
     state_width = min(60, max(len(r[1]) for r in rows))
@@ -154,6 +169,14 @@ def _health(state: SyncState, as_json: bool) -> int:
     click.echo(f"Status: {LEVELS[verdict.level]}"
                + (f" ({'; '.join(verdict.problems)})" if verdict.problems else ""))
     return verdict.level
+
+
+def _objects(health: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """What the last object pass left (sync.platform_objects), with its time; {} if none ran."""
+    if "objects" not in health:
+        return {}
+    value, stamp = health["objects"]
+    return {**json.loads(value), "time": stamp}
 
 
 def _unknown(problem: str, as_json: bool) -> None:
