@@ -67,6 +67,9 @@ class FakePlatform:
         self.presences: dict[tuple[str, str], dict[str, Any]] = {}  # (user, source) -> ...
         self.out_of_office: dict[str, bool] = {}
         self.presence_log: list[tuple[float, str, str, str]] = []
+        #: (kind, name) of every object created: the store refuses a second live one of a
+        #: name, which would hide a create sent twice; this log does not
+        self.created: list[tuple[str, str]] = []
         self._known: set[str] = set()
 
     # -- what tests look at ------------------------------------------------------------------------
@@ -222,6 +225,7 @@ class FakePlatform:
             return _error(409, "a queue with this name exists", "general.conflict")
         queue = {**data, "id": str(uuid.uuid4()), "name": name, "memberCount": 0}
         self.queues[queue["id"]] = queue
+        self.created.append(("queue", name))
         return 200, queue
 
     # -- skills, languages, wrap-up codes -------------------------------------------------------
@@ -245,6 +249,7 @@ class FakePlatform:
                       **({"state": "active"} if soft else
                          {"description": data.get("description", "")})}
             table[entity["id"]] = entity
+            self.created.append((kind, name))
             return 200, entity
         entity = table.get(rest[0]) if rest else None
         if entity is None:

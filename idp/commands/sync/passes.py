@@ -198,6 +198,18 @@ def report_pass(report: PassReport) -> None:
         click.echo(f"note: {note}", err=True)
     if report.plan.held is not None:
         click.echo(f"held: {report.plan.held.message()}", err=True)
+    objects = report.objects
+    if objects is not None:
+        for problem in objects.problems:
+            click.echo(f"objects source: {problem}", err=True)
+        for note in objects.notes:
+            click.echo(f"note: {note}", err=True)
+        for action in objects.actions:
+            if action.result == "error" or action.verb == "conflict":
+                click.echo(f"{action.result if action.result == 'error' else 'conflict'}: "
+                           f"{action.line()}", err=True)
+        for held in objects.held:
+            click.echo(f"held: {held.message()}", err=True)
     click.echo(report.summary())
 
 
