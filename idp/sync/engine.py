@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -34,6 +34,10 @@ from idp.sync.sources import Snapshot, UserSource, source_for
 from idp.sync.state import SYNCED, SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
 from idp.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from idp.cic.service import ServiceSession
+    from idp.sync.presence.service import PresenceSync
 
 ClientFactory = Callable[[Event], ScimClient]
 
@@ -91,6 +95,7 @@ class SyncService:
         self._client_factory = client_factory or (lambda event: client_for(config, event))
         self._client: ScimClient | None = None
         self._objects_source: ObjectSource | None = None
+        self._icws: ServiceSession | None = None  # the presence sync's, when not the source's
         self._state: SyncState | None = None
         self._counted = {"successful": 0, "failed": 0, "retried": 0}
         self._count_lock = threading.Lock()
@@ -113,6 +118,9 @@ class SyncService:
     def close(self) -> None:
         self._forget_client()
         self.source.close()
+        if self._icws is not None:
+            self._icws.close()
+            self._icws.client.close()
         if self._state is not None:
             self._state.close()
 
@@ -193,6 +201,26 @@ class SyncService:
                 report.seconds = time.monotonic() - started
             self._record_pass(report.summary(), str(report.outcome))
             return report
+
+    def presence(self) -> PresenceSync:
+        """The presence sync (sync.presence) on this sync's Genesys requests and, when CIC is
+        the user source, its ICWS session."""
+        from idp.cic.icws import IcwsClient
+        from idp.cic.service import ServiceSession
+        from idp.sync.presence.service import PresenceSync
+        from idp.sync.sources.icws import IcwsSource
+
+        if isinstance(self.source, IcwsSource):
+            session = self.source.service
+        else:
+            if self._icws is None:
+                icws = self.config.icws
+                assert icws.service_password is not None  # checked with the configuration
+                self._icws = ServiceSession(IcwsClient.from_settings(icws), icws.service_user,
+                                            icws.service_password.reveal())
+            session = self._icws
+        return PresenceSync(self.config, self.client().api, self.state, session,
+                            after_requests=self._after_requests)
 
     def _objects(self, users: Snapshot, *, dry: bool, full: bool,
                  allow_deletions: int | None = None) -> ObjectReport | None:

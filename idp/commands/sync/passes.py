@@ -88,7 +88,7 @@ def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
     with _json_on_failure(as_json):
         service = SyncService(cli.config())
         try:
-            with _stop_on_signals() as stop:
+            with stop_on_signals() as stop:
                 report = one_pass(service, quiet=as_json, show_plan=only is not None,
                                   force=force, full=full, only=only, stop=stop,
                                   allow_deactivations=allow_deactivations)
@@ -115,15 +115,39 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     undoes changes made there. A pass that fails (Genesys Cloud unreachable, say) is logged and
     the next one tries again. A held pass is logged as an error on every pass until an
     administrator runs `sync apply --allow-deactivations N` or the source is corrected.
+    With sync.presence, agent statuses are synced to presences all along, in a thread of
+    their own.
     """
     config = cli.config()
     pause = interval or config.sync.interval
     service = SyncService(config)
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
+        presence_stop = threading.Event()
+        presence = start_presence(service, presence_stop) if config.sync.presence else None
         try:
             _run_passes(service, stop, pause, passes, config.sync.full_interval)
         finally:
+            presence_stop.set()
+            if presence is not None:
+                presence.join(timeout=30)
             service.close()
+
+
+def start_presence(service: SyncService, stop: threading.Event) -> threading.Thread:
+    """The presence sync in a thread of its own, on the passes' Genesys requests (one rate
+    limit); what stops it is logged, the passes go on."""
+    service.client()  # made here, not raced for by two threads
+
+    def body() -> None:
+        try:
+            service.presence().run(stop)
+        except StsError as exc:
+            log.error("presence sync stopped: %s", exc)
+            service.state.add_event("presence_stopped", f"presence sync stopped: {exc}")
+
+    thread = threading.Thread(target=body, name="presence", daemon=True)
+    thread.start()
+    return thread
 
 
 def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,
@@ -256,7 +280,7 @@ def _json_on_failure(as_json: bool) -> Iterator[None]:
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[threading.Event]:
     """SIGTERM and Ctrl-C finish the users in flight, then stop (a second one at once)."""
     stop = threading.Event()
 
