@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-sync system-deps clean
+.PHONY: run test lint bench bench-sync bench-presence system-deps clean
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -31,6 +31,11 @@ bench: system-deps $(STAMP)
 # The sync against the local SCIM server: 10,000 users, no-op and 1 % passes, the 300/min pace.
 bench-sync: $(STAMP)
 	$(PY) bench/sync_bench.py
+
+# The presence sync against the ICWS test pair and the Genesys stand-in at 300/min: 5,000
+# agents, a shift-start burst and a steady stream (about 4 minutes).
+bench-presence: $(STAMP)
+	$(PY) bench/presence_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -235,3 +235,31 @@ def test_presences_under_genesys_clouds_own_source(setup: SyncSetup, key_dir: Pa
             stop.set()
             thread.join(10)
             service.close()
+
+
+def test_sync_run_runs_the_presence_sync_beside_its_passes(setup: SyncSetup,
+                                                           key_dir: Path) -> None:
+    cic = cic_with_agents()
+    cic.board.set_status(AGENTS[0], "Meeting")
+    with running_pair(cic, tls=(key_dir / "tls.crt", key_dir / "tls.key")) as pair:
+        setup.configure(sync='source = "icws"\npresence = true\npresence_poll_ms = 50')
+        use_icws(setup.config_path, pair, key_dir / "tls.crt", SERVICE, timeout=2)
+        # one process, one Genesys request layer: users, objects and presences share its pace
+        service = setup.service()
+        assert service.presence().writer.client.api is service.client().api
+        service.close()
+        done = setup.cli("sync", "run", "--interval", "1", "--passes", "3")
+        assert done.returncode == 0, done.stdout + done.stderr
+        user = ids(setup)
+        assert set(user) == set(AGENTS)  # the passes synced the users...
+        platform = setup.genesys.platform
+        source = next(iter(platform.sources))
+        assert platform.presence_of(user[AGENTS[0]], source) == "Meeting"  # ...and presences
+        assert platform.presence_of(user[AGENTS[1]], source) == "Away"
+        status = setup.run("sync", "status", "--json")
+        assert '"presence"' in status.output and '"subscribed": 20' in status.output
+
+
+def test_sync_presence_needs_it_turned_on(setup: SyncSetup) -> None:
+    result = setup.run("sync", "presence")
+    assert result.exit_code == 2 and "sync.presence" in result.output

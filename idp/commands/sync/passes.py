@@ -33,6 +33,7 @@ from idp.errors import GenesysError, StsError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
 from idp.sync.plan import Plan
+from idp.sync.presence.service import PresenceSync
 from idp.sync.report import EXIT_CODES, PassReport, failed_json
 
 log = logging.getLogger("idp.sync")
@@ -123,24 +124,25 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     service = SyncService(config)
     with stop_on_signals() as stop:
         presence_stop = threading.Event()
-        presence = start_presence(service, presence_stop) if config.sync.presence else None
+        presence = service.presence() if config.sync.presence else None
+        thread = start_presence(service, presence, presence_stop) if presence else None
         try:
-            _run_passes(service, stop, pause, passes, config.sync.full_interval)
+            _run_passes(service, stop, pause, passes, config.sync.full_interval,
+                        after_pass=presence.listener.refresh_now if presence else None)
         finally:
             presence_stop.set()
-            if presence is not None:
-                presence.join(timeout=30)
+            if thread is not None:
+                thread.join(timeout=30)
             service.close()
 
 
-def start_presence(service: SyncService, stop: threading.Event) -> threading.Thread:
+def start_presence(service: SyncService, presence: PresenceSync,
+                   stop: threading.Event) -> threading.Thread:
     """The presence sync in a thread of its own, on the passes' Genesys requests (one rate
     limit); what stops it is logged, the passes go on."""
-    service.client()  # made here, not raced for by two threads
-
     def body() -> None:
         try:
-            service.presence().run(stop)
+            presence.run(stop)
         except StsError as exc:
             log.error("presence sync stopped: %s", exc)
             service.state.add_event("presence_stopped", f"presence sync stopped: {exc}")
@@ -151,7 +153,7 @@ def start_presence(service: SyncService, stop: threading.Event) -> threading.Thr
 
 
 def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,
-                full_interval: int) -> None:
+                full_interval: int, after_pass: Callable[[], None] | None = None) -> None:
     done = 0
     last_full: float | None = None
     while not stop.is_set():
@@ -168,6 +170,8 @@ def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes:
             if full and not report.error:
                 last_full = started
         done += 1
+        if after_pass is not None:  # new users get their presences at once
+            after_pass()
         if passes and done >= passes:
             return
         stop.wait(pause)
@@ -182,7 +186,7 @@ def one_pass(service: SyncService, *, quiet: bool, show_plan: bool = False,
     """`service.apply(**pass_options)` with its progress shown: a bar on a terminal (log lines
     printed above it), else a line per user; with `show_plan`, the plan first. `check_plan`
     may refuse the plan (raising) before anything is done."""
-    lock = threading.Lock()
+    lock = threading.RLock()  # one writer to the terminal at a time: the bar or a log line
     bar: Any = None
     interactive = sys.stdout.isatty() and not quiet
 
@@ -204,7 +208,7 @@ def one_pass(service: SyncService, *, quiet: bool, show_plan: bool = False,
             elif not quiet:
                 click.echo(outcome_line(outcome))
 
-    with _logs_above(lambda: bar) if interactive else nullcontext():
+    with _logs_above(lambda: bar, lock) if interactive else nullcontext():
         try:
             report = service.apply(on_plan=on_plan, on_outcome=on_outcome, **pass_options)
         finally:
@@ -240,27 +244,31 @@ def report_pass(report: PassReport) -> None:
 class _AboveTheBar(logging.Handler):
     """Writes log records above a progress bar: clear its line, write, draw it again."""
 
-    def __init__(self, bar: Callable[[], Any], formatter: logging.Formatter | None) -> None:
+    def __init__(self, bar: Callable[[], Any], formatter: logging.Formatter | None,
+                 terminal: threading.RLock) -> None:
         super().__init__()
         self._bar = bar
+        self._terminal = terminal  # held by whoever draws the bar, too
         self.setFormatter(formatter or logging.Formatter())
 
     def emit(self, record: logging.LogRecord) -> None:
-        bar = self._bar()
-        if bar is not None:
-            click.echo("\r\x1b[K", nl=False)
-        click.echo(self.format(record), err=True)
-        if bar is not None:
-            bar.render_progress()
+        text = self.format(record)
+        with self._terminal:
+            bar = self._bar()
+            if bar is not None:
+                click.echo("\r\x1b[K", nl=False)
+            click.echo(text, err=True)
+            if bar is not None:
+                bar.render_progress()
 
 
 @contextmanager
-def _logs_above(bar: Callable[[], Any]) -> Iterator[None]:
+def _logs_above(bar: Callable[[], Any], terminal: threading.RLock) -> Iterator[None]:
     """While a pass runs, route the root logger's lines above the progress bar."""
     root = logging.getLogger()
     previous = root.handlers[:]
     formatter = previous[0].formatter if previous else None
-    root.handlers = [_AboveTheBar(bar, formatter)]
+    root.handlers = [_AboveTheBar(bar, formatter, terminal)]
     try:
         yield
     finally:

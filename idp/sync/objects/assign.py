@@ -68,7 +68,8 @@ class AssignSync:
         if add:
             patch = self._client.add_user_skills if kind == SKILL else \
                 self._client.add_user_languages
-            done, _ = self._rec.write("user", "set", cic_user, f"{len(add)} {noun}s",
+            counted = f"{len(add)} {noun}" + ("s" if len(add) != 1 else "")
+            done, _ = self._rec.write("user", "set", cic_user, counted,
                                       lambda: patch(user, {k: float(v) for k, v in add.items()}))
             if done:
                 current.update(add)

@@ -106,6 +106,10 @@ class StatusListener:
             elif isinstance(message, StatusMessages):
                 self._tracker.status_messages(message.changed, message.removed, message.full)
 
+    def refresh_now(self) -> None:
+        """Read the synced users again at the next round (a user pass just ended)."""
+        self._refreshed = float("-inf")
+
     @property
     def subscribed(self) -> int:
         return len(self._subscribed)

@@ -43,7 +43,7 @@ class Write:
 
 class PresenceWriter:
     def __init__(self, client: PresenceClient, source: str) -> None:
-        self._client = client
+        self.client = client
         self._source_name = source
         self.source_id = ""
         self._definitions: dict[str, str] = {}  # presence name (casefolded) -> definition id
@@ -60,7 +60,7 @@ class PresenceWriter:
             self.source_id = self._source()
         else:
             self.source_id = PURECLOUD
-        definitions = [d for d in self._client.definitions() if not d.get("deactivated")]
+        definitions = [d for d in self.client.definitions() if not d.get("deactivated")]
         for name in presences:
             found = _definition(definitions, name)
             if found is None:
@@ -70,10 +70,10 @@ class PresenceWriter:
             self._definitions[name.casefold()] = found
 
     def _source(self) -> str:
-        for source in self._client.sources():
+        for source in self.client.sources():
             if source.get("name") == self._source_name and isinstance(source.get("id"), str):
                 return str(source["id"])
-        created = self._client.create_source(
+        created = self.client.create_source(
             self._source_name, "CIC agent statuses, written by cic-sts (CIC is the primary "
             "source of the users it syncs)")
         log.info("registered the presence source %r in Genesys Cloud", self._source_name)
@@ -89,7 +89,7 @@ class PresenceWriter:
             for one in writes:
                 try:
                     self.requests += 1
-                    self._client.patch_purecloud(one.genesys_id, self._id(one.target))
+                    self.client.patch_purecloud(one.genesys_id, self._id(one.target))
                 except PlatformError as exc:
                     if exc.status not in (400, 404):
                         raise
@@ -100,14 +100,14 @@ class PresenceWriter:
             if one.target.out_of_office or (one.before is not None and one.before.out_of_office):
                 if one.before is None or one.before.out_of_office != one.target.out_of_office:
                     self.requests += 1
-                    self._client.set_out_of_office(one.genesys_id, one.target.out_of_office)
+                    self.client.set_out_of_office(one.genesys_id, one.target.out_of_office)
         return refused
 
     def _bulk(self, writes: list[Write], refused: list[Write]) -> None:
         body = [self._entry(one) for one in writes]
         try:
             self.requests += 1
-            self._client.put_presences(body)
+            self.client.put_presences(body)
         except PlatformError as exc:
             if exc.status != 400:
                 raise
