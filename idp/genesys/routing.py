@@ -12,8 +12,9 @@ What the calls are, as the API documents them (FACTS.md):
 - skills and languages: ``POST {name}``, no rename, ``DELETE`` is soft (the entity stays listed
   with ``state: deleted``);
 - wrap-up codes: ``POST {name, description}`` (names are unique), ``PUT`` renames, ``DELETE``;
-- a user's skills: ``PUT /users/{id}/routingskills/bulk`` replaces them all, ``PATCH`` adds or
-  changes, at most 50 per call, proficiency 0.0-5.0; ``DELETE .../routingskills/{skillId}``.
+- a user's skills: ``PATCH /users/{id}/routingskills/bulk`` adds or changes, at most 50 per
+  call, proficiency 0.0-5.0; ``DELETE .../routingskills/{skillId}`` takes one away. (``PUT``
+  replaces them all, which would remove skills others assigned: not used.)
   Languages: ``PATCH /users/{id}/routinglanguages/bulk`` (there is no PUT: replacing is PATCH
   plus DELETEs), proficiency a whole number.
 
@@ -145,16 +146,6 @@ class RoutingClient(PlatformClient):
     def user_skills(self, user_id: str) -> dict[str, float]:
         """skill id -> proficiency."""
         return _levels(self.entities(f"/users/{_id(user_id)}/routingskills"))
-
-    def replace_user_skills(self, user_id: str, skills: dict[str, float]) -> int:
-        """Make `skills` the user's skills: a PUT of the first 50, PATCHes for the rest."""
-        items = [{"id": k, "proficiency": v} for k, v in sorted(skills.items())]
-        path = f"/users/{_id(user_id)}/routingskills/bulk"
-        chunks = list(_chunks(items, MAX_USER_ITEMS)) or [[]]
-        self.put(path, chunks[0])
-        for chunk in chunks[1:]:
-            self.patch(path, chunk)
-        return len(chunks)
 
     def add_user_skills(self, user_id: str, skills: dict[str, float]) -> int:
         return self._patch_levels(f"/users/{_id(user_id)}/routingskills/bulk", skills)

@@ -263,3 +263,49 @@ def test_sync_run_runs_the_presence_sync_beside_its_passes(setup: SyncSetup,
 def test_sync_presence_needs_it_turned_on(setup: SyncSetup) -> None:
     result = setup.run("sync", "presence")
     assert result.exit_code == 2 and "sync.presence" in result.output
+
+
+def test_sync_presence_killed_mid_stream_converges_when_restarted(setup: SyncSetup,
+                                                                  key_dir: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.sync.conftest import ROOT
+
+    cic = cic_with_agents()
+    with running_pair(cic, tls=(key_dir / "tls.crt", key_dir / "tls.key")) as pair:
+        setup.configure(sync='source = "icws"\npresence = true\npresence_poll_ms = 50\n'
+                             'presence_batch_delay_ms = 0\npresence_batch_size = 3')
+        use_icws(setup.config_path, pair, key_dir / "tls.crt", SERVICE, timeout=2)
+        setup.apply()
+        user = ids(setup)
+        platform = setup.genesys.platform
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "-m", "idp", "--config", str(setup.config_path), "sync",
+                 "presence"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+
+        def presence(agent: str) -> str | None:
+            return platform.presence_of(user[agent], next(iter(platform.sources), ""))
+
+        process = start()
+        try:
+            until(lambda: all(presence(a) == "Away" for a in AGENTS), "first presences", 30)
+            for agent in AGENTS:
+                cic.board.set_status(agent, "Meeting")
+            until(lambda: any(presence(a) == "Meeting" for a in AGENTS), "some written")
+        finally:
+            os.kill(process.pid, signal.SIGKILL)  # with writes in flight, mid-stream
+            process.wait(10)
+        for agent in AGENTS[:5]:
+            cic.board.set_status(agent, "At Lunch")  # while nothing runs
+        process = start()
+        try:
+            until(lambda: all(presence(a) == ("Meal" if a in AGENTS[:5] else "Meeting")
+                              for a in AGENTS), "every newest status after the restart", 30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(15) == 0

@@ -84,7 +84,8 @@ class NamedSync:
                 row = None
         existing = self._named(item.kind, item.name)
         if existing is not None:
-            ours = (row is not None and row.status == CREATING) or (
+            # A create of ours that left no id (killed, or its answer lost) made it.
+            ours = (row is not None and row.owned and not row.genesys_id) or (
                 item.kind == WRAPUP
                 and existing.get("description") == marker(self._authority, item.cic_id))
             self._rec.note(item.kind, "link", item.name,
