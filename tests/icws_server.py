@@ -12,15 +12,19 @@ It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
 - ``GET /icws/{id}/configuration/users[/{userId}]`` with ``select`` (dotted paths, null properties
   omitted), ``where`` (``eq``, ``sw``, ``ct``; a comma is "and") and ``Range: items=a-b`` (at
   most 200 items per answer when properties are selected; ``Content-Range`` in the answer).
+- workgroups, skills and wrap-up codes (`tests.icws_objects`, through ``directory.objects``), and
+  statuses, status messages, subscriptions and the message queue (`tests.icws_messaging`,
+  through ``directory.board``).
 
 Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `drip` (send the
 answers within a session one byte at a time), `answer` (answer every logon with a fixed status and
-body), `stop()` / `start()`; for user lists, `page_cap` (answer at most this many items, whatever
-was asked: a CIC that caps pages lower), `empty_pages` (item index -> how many more times a page
-asked from there is answered empty, Content-Range and all), `before_page` (called with the first
-index asked, before the page is read: a test edits the directory there); `CicDirectory.issue_token`
-(also ``POST /icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request. Auth
-tokens live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
+body), `stop()` / `start()`, `drop_sessions()` (CIC forgot every session); for lists,
+`page_cap` (answer at most this many items, whatever was asked: a CIC that caps pages lower),
+`empty_pages` (item index -> how many more times a page asked from there is answered empty,
+Content-Range and all), `before_page` (called with the first index asked, before the page is
+read: a test edits the directory there); `CicDirectory.issue_token` (also ``POST
+/icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request. Auth tokens
+live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
 `DripServer` is a server that sends every answer, status line and headers included, one byte at a
 time.
 """

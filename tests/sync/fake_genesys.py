@@ -18,7 +18,10 @@ Genesys Cloud does and scim2-server does not (FACTS.md):
 - `hold_after`: after the n-th request of a kind is carried out, the answer is held back, so a
   test can kill the sync exactly while a create's answer is in flight;
 - `hidden`: users left out of plain listings, as when a user moves between pages of a paged
-  listing while it is being read (creates and deactivations shift the offsets).
+  listing while it is being read (creates and deactivations shift the offsets);
+- the rest of ``/api/v2`` (routing objects, presence) is `platform`, an in-memory
+  `FakePlatform` (`tests.sync.fake_platform`) behind the same token, rate limit (one per token,
+  all endpoints together), faults and holds (`Hold.path` narrows a hold to some paths).
 
 `posted` records the userName of every POST that reached the SCIM server: scim2-server refuses a
 second user with the same userName, which would hide a create sent twice; the log does not.
