@@ -124,3 +124,17 @@ def test_a_queue_name_held_by_someone_else_is_a_conflict(setup: SyncSetup) -> No
     assert [a.name for a in conflicts] == ["Support"], report.objects.actions
     assert platform.members.get(foreign["id"], set()) == set()  # not touched
     assert "peerId" not in queue(platform, "Support")
+
+
+def test_a_user_deleted_in_cic_leaves_its_queues(setup: SyncSetup) -> None:
+    folder = objects_setup(setup)
+    add_users(setup)
+    standard_objects(folder)
+    setup.apply()
+    platform, user = setup.genesys.platform, ids(setup)
+    setup.directory.delete("bob")
+    write(folder, "workgroups.csv", "workgroup,queue,members,skills,wrapup_codes",
+          "Support,true,alice,Billing=80,Sale;No Sale", "Lab,false,carol,Sales=30,")
+    report = setup.apply()
+    assert report.results()["deactivated"] == 1, report.summary()
+    assert members(platform, "Support") == {user["alice"]}

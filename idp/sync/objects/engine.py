@@ -83,8 +83,11 @@ class ObjectsPass:
             ids = NamedSync(self._client, self._store, rec, options.authority,
                             options.full).run(want)
             codes = {k: v for (kind, k), v in ids.items() if kind == WRAPUP}
+            # Members the sync decides: every user it links or linked (a deactivated one too:
+            # it leaves the queues its CIC user left).
+            ever = {s.genesys_id for s in users.values() if s.genesys_id}
             QueueSync(self._client, self._store, rec, options.authority, options.full,
-                      managed=set(links.values()), removals=removals).run(want, codes)
+                      managed=ever, removals=removals).run(want, codes)
             managed = {kind: {r.genesys_id for r in self._store.rows(kind) if r.genesys_id}
                        | {v for (k, _), v in ids.items() if k == kind}
                        for kind in (SKILL, LANGUAGE)}
