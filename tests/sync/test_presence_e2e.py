@@ -98,10 +98,15 @@ def test_every_row_of_the_seed_table_reaches_genesys(setup: SyncSetup, key_dir: 
         assert source["name"] == "cic-sts"  # a registered source, made primary
         for agent, ((status_id, *_), _) in zip(AGENTS, SEED_TABLE, strict=True):
             run.cic.board.set_status(agent, status_id)
+        def shows(agent: str, presence: str, out_of_office: bool) -> bool:
+            return run.presence(agent) == presence and platform.out_of_office.get(
+                run.genesys_id[agent], False) == out_of_office
+
         for agent, (_, (presence, out_of_office)) in zip(AGENTS, SEED_TABLE, strict=True):
-            until(lambda a=agent, p=presence: run.presence(a) == p,  # type: ignore[misc]
-                  f"{agent} {presence}")
-            assert platform.out_of_office.get(run.genesys_id[agent], False) == out_of_office
+            until(lambda a=agent, p=presence, o=out_of_office: shows(a, p, o),  # type: ignore[misc]
+                  f"{agent} {presence}{' out of office' if out_of_office else ''}")
+        for agent, (_, (presence, out_of_office)) in zip(AGENTS, SEED_TABLE, strict=True):
+            assert shows(agent, presence, out_of_office), agent  # none went back meanwhile
         assert all(p["primary"] for p in platform.presences.values())
         # Back from vacation: the out-of-office flag the sync set is cleared.
         vacation = AGENTS[[row[0][0] for row in SEED_TABLE].index("On Vacation")]
