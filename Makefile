@@ -7,7 +7,8 @@ STAMP   := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 DEMO    ?= .demo
 
-.PHONY: run test test-fast lint docs bench bench-sync bench-logon system-deps constraints clean
+.PHONY: run test test-fast lint docs bench bench-sync bench-logon bench-presence system-deps \
+	constraints clean
 
 system-deps:
 	@bash scripts/system-deps.sh test
@@ -63,6 +64,11 @@ constraints: system-deps
 	  .venv-constraints/bin/python -m pip freeze --exclude-editable | grep -iv '^cic.sts' ) \
 	  > constraints.txt
 	rm -rf .venv-constraints
+
+# The presence sync against the ICWS test pair and the Genesys stand-in at 300/min: 5,000
+# agents, a shift-start burst and a steady stream (about 4 minutes).
+bench-presence: $(STAMP)
+	$(PY) bench/presence_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

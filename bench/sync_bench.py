@@ -36,13 +36,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from idp.auth.base import CicUser  # noqa: E402
+from bench.genesys import genesys_section  # noqa: E402
 from idp.auth.local import LocalDirectory  # noqa: E402
+from idp.users import CicUser  # noqa: E402
 from tests.sync.fake_genesys import FakeGenesys, ScimBackend  # noqa: E402
 
 
 def write_config(folder: Path, genesys: FakeGenesys, rate: int) -> Path:
-    (folder / "client.secret").write_text(genesys.client_secret)
     path = folder / "cic-sts.toml"
     path.write_text(f"""
 [server]
@@ -50,16 +50,7 @@ machine_names = ["localhost"]
 
 [directory]
 database = "users.db"
-
-[genesys]
-region = "us-east-1"
-relying_party_identifier = "urn:bench"
-organization = "bench"
-login_base_url = "{genesys.url}"
-api_base_url = "{genesys.url}"
-client_id = "{genesys.client_id}"
-client_secret = {{ file = "client.secret" }}
-
+{genesys_section(folder, genesys)}
 [sync]
 state_database = "sync.db"
 rate_per_minute = {rate}

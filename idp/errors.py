@@ -108,3 +108,12 @@ class UniquenessConflict(ScimError):
 
 class SyncError(StsError):
     """The sync cannot run: its source, its state database or another sync is in the way."""
+
+
+class PlatformError(GenesysError):
+    """Genesys Cloud refused a Platform API request (`status`, and its error `code`)."""
+
+    def __init__(self, message: str, status: int, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code

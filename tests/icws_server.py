@@ -12,15 +12,19 @@ It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
 - ``GET /icws/{id}/configuration/users[/{userId}]`` with ``select`` (dotted paths, null properties
   omitted), ``where`` (``eq``, ``sw``, ``ct``; a comma is "and") and ``Range: items=a-b`` (at
   most 200 items per answer when properties are selected; ``Content-Range`` in the answer).
+- workgroups, skills and wrap-up codes (`tests.icws_objects`, through ``directory.objects``), and
+  statuses, status messages, subscriptions and the message queue (`tests.icws_messaging`,
+  through ``directory.board``).
 
 Test controls: `IcwsServer.mode` ("primary" or "backup"), `delay` (answer slowly), `drip` (send the
 answers within a session one byte at a time), `answer` (answer every logon with a fixed status and
-body), `stop()` / `start()`; for user lists, `page_cap` (answer at most this many items, whatever
-was asked: a CIC that caps pages lower), `empty_pages` (item index -> how many more times a page
-asked from there is answered empty, Content-Range and all), `before_page` (called with the first
-index asked, before the page is read: a test edits the directory there); `CicDirectory.issue_token`
-(also ``POST /icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request. Auth
-tokens live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
+body), `stop()` / `start()`, `drop_sessions()` (CIC forgot every session); for lists,
+`page_cap` (answer at most this many items, whatever was asked: a CIC that caps pages lower),
+`empty_pages` (item index -> how many more times a page asked from there is answered empty,
+Content-Range and all), `before_page` (called with the first index asked, before the page is
+read: a test edits the directory there); `CicDirectory.issue_token` (also ``POST
+/icws-test/auth-tokens``, outside ``/icws``); and `IcwsServer.log`, every request. Auth tokens
+live 7 seconds on the directory's clock, which tests can replace with a `FakeClock`.
 `DripServer` is a server that sends every answer, status line and headers included, one byte at a
 time.
 """
@@ -43,6 +47,22 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from tests.icws_common import (
+    MAX_SELECTED_ITEMS,
+    error,
+    item_range,
+    project,
+    unauthorized,
+    where_filter,
+)
+from tests.icws_messaging import StatusBoard
+from tests.icws_messaging import register as register_messaging
+from tests.icws_objects import (
+    SKILL_PROPERTIES,
+    WORKGROUP_PROPERTIES,
+    WRAPUP_PROPERTIES,
+    CicObjects,
+)
 from tests.servers import free_port
 
 AUTH_FAILURE = {"errorId": "error.request.connection.authenticationFailure",
@@ -52,7 +72,6 @@ NOT_ACCEPTING = {"errorId": "error.server.notAcceptingConnections",
 IC_AUTH = "urn:inin.com:connection:icAuthConnectionRequestSettings"
 AUTH_TOKEN = "urn:inin.com:connection:authTokenConnectionRequestSettings"
 TOKEN_LIFETIME = 7.0
-MAX_SELECTED_ITEMS = 200
 KNOWN_PROPERTIES = {"configurationId", "personalInformationProperties", "workgroups", "skills"}
 
 
@@ -82,6 +101,7 @@ class IcwsUser:
     phones: dict[str, dict[str, Any]] = field(default_factory=dict)  # phoneNumberOfBusiness1...
     personal: dict[str, Any] = field(default_factory=dict)  # givenName, title, ...
     workgroups: list[str] = field(default_factory=list)  # their names (CIC's ids)
+    skills: list[tuple[str, int]] = field(default_factory=list)  # assigned directly: (id, 1-100)
 
     def record(self) -> dict[str, Any]:
         """The whole ICWS item; nulls are dropped when it is projected."""
@@ -103,6 +123,8 @@ class CicDirectory:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.users: dict[str, IcwsUser] = {}
+        self.objects = CicObjects()  # workgroups, skills, wrap-up codes
+        self.board = StatusBoard()  # user statuses and status messages
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
@@ -112,6 +134,10 @@ class CicDirectory:
 
     def get(self, user_id: str) -> IcwsUser | None:
         return self.users.get(user_id.casefold())
+
+    def user_record(self, user: IcwsUser) -> dict[str, Any]:
+        """The user's whole ICWS item, skills (its own and its workgroups') included."""
+        return {**user.record(), "skills": self.objects.user_skills(user)}
 
     def issue_token(self, user_id: str) -> str:
         """A unique auth token for a user, as CIC issues one to a logged-on client."""
@@ -247,7 +273,25 @@ class IcwsServer:
                          view_func=self._user)
         app.add_url_rule("/icws-test/auth-tokens", view_func=self._issue_token,
                          methods=["POST"])
+        objects = self.directory.objects
+        for kind, records, known in (
+                ("workgroups", lambda: objects.workgroup_records(self.directory),
+                 WORKGROUP_PROPERTIES),
+                ("skills", objects.skill_records, SKILL_PROPERTIES),
+                ("wrap-up-codes", objects.wrapup_records, WRAPUP_PROPERTIES)):
+            app.add_url_rule(f"/icws/<session_id>/configuration/{kind}", f"list_{kind}",
+                             self._lister(records, known))
+        register_messaging(app, self.directory.board, id(self), self._session)
         return app
+
+    def _lister(self, records: Callable[[], list[dict[str, Any]]],
+                known: set[str]) -> Callable[[str], Response | tuple[Response, int]]:
+        return lambda session_id: self.list_answer(session_id, records, known)
+
+    def drop_sessions(self) -> None:
+        """Forget every session (CIC restarted, or ended them): requests within them get 401."""
+        self.sessions.clear()
+        self.directory.board.forget(id(self))
 
     def _connect(self) -> Response | tuple[Response, int]:
         if self.answer is not None:
@@ -256,7 +300,7 @@ class IcwsServer:
             return jsonify({**NOT_ACCEPTING, "alternateHostList": self.alternates}), 503
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("applicationName"), str):
-            return _error(400, "error.request.invalidRepresentation",
+            return error(400, "error.request.invalidRepresentation",
                           "The request body is not a connection request.")
         user: IcwsUser | None = None
         if body.get("__type") == IC_AUTH:
@@ -268,7 +312,7 @@ class IcwsServer:
             if user is None:
                 return jsonify(AUTH_FAILURE), 400
         else:
-            return _error(400, "error.request.invalidRepresentation",
+            return error(400, "error.request.invalidRepresentation",
                           "Unknown connection request type.")
         session_id = str(secrets.randbelow(10**9) + 10**9)
         session = Session(user.user_id, secrets.token_urlsafe(24), f"icws_{session_id}",
@@ -296,58 +340,67 @@ class IcwsServer:
 
     def _connection(self, session_id: str) -> Response | tuple[Response, int]:
         if self._session(session_id) is None:
-            return _unauthorized()
+            return unauthorized()
         if request.method == "DELETE":
             del self.sessions[session_id]
+            self.directory.board.forget(id(self), session_id)
             return Response(status=204)
         return jsonify({"userID": self.sessions[session_id].user_id}), 200
 
     def _user(self, session_id: str, user_id: str) -> Response | tuple[Response, int]:
         if self._session(session_id) is None:
-            return _unauthorized()
+            return unauthorized()
         user = self.directory.get(user_id)
         if user is None:
-            return _error(404, "error.request.notFound", f"The user {user_id} was not found.")
+            return error(404, "error.request.notFound", f"The user {user_id} was not found.")
         try:
-            return jsonify(_project(user.record(), request.args.get("select", ""))), 200
+            return jsonify(project(self.directory.user_record(user), request.args.get("select", ""),
+                                   KNOWN_PROPERTIES)), 200
         except ValueError as exc:
-            return _error(400, "error.request.invalidSelect", str(exc))
+            return error(400, "error.request.invalidSelect", str(exc))
 
     def _users(self, session_id: str) -> Response | tuple[Response, int]:
+        return self.list_answer(session_id, lambda: [
+            self.directory.user_record(user) for _, user in sorted(self.directory.users.items())],
+            KNOWN_PROPERTIES)
+
+    def list_answer(self, session_id: str, records: Callable[[], list[dict[str, Any]]],
+                    known: set[str]) -> Response | tuple[Response, int]:
+        """A configuration list (``where``, ``select``, ``Range``), with the test controls
+        (`page_cap`, `empty_pages`, `before_page`)."""
         if self._session(session_id) is None:
-            return _unauthorized()
+            return unauthorized()
         select = request.args.get("select", "")
         try:
-            first, last = _range(request.headers.get("Range"), 1 << 30)
+            first, last = item_range(request.headers.get("Range"), 1 << 30)
             if self.before_page is not None:
                 self.before_page(first)
-            matches = _where(request.args.get("where", ""))
-            records = [user.record() for _, user in sorted(self.directory.users.items())]
-            records = [r for r in records if matches(r)]
+            matches = where_filter(request.args.get("where", ""))
+            listed = [r for r in records() if matches(r)]
             if request.headers.get("Range") is None:
-                last = max(len(records) - 1, 0)
+                last = max(len(listed) - 1, 0)
             if select:
                 last = min(last, first + MAX_SELECTED_ITEMS - 1)
             if self.page_cap is not None:
                 last = min(last, first + self.page_cap - 1)
-            page = [_project(r, select) for r in records[first:last + 1]]
+            page = [project(r, select, known) for r in listed[first:last + 1]]
         except ValueError as exc:
-            return _error(400, "error.request.invalidParameter", str(exc))
+            return error(400, "error.request.invalidParameter", str(exc))
         if self.empty_pages.get(first):
             self.empty_pages[first] -= 1
             response = jsonify({"items": []})
-            response.headers["Content-Range"] = f"items */{len(records)}"
+            response.headers["Content-Range"] = f"items */{len(listed)}"
             return response, 200
         response = jsonify({"items": page})
         if page:
             response.headers["Content-Range"] = f"items {first}-{first + len(page) - 1}/" \
-                                                f"{len(records)}"
+                                                f"{len(listed)}"
         return response, 200
 
     def _issue_token(self) -> tuple[Response, int]:
         body = request.get_json(silent=True) or {}
         if self.directory.get(str(body.get("userID", ""))) is None:
-            return _error(404, "error.request.notFound", "No such user.")
+            return error(404, "error.request.notFound", "No such user.")
         return jsonify({"authToken": self.directory.issue_token(body["userID"])}), 201
 
 
@@ -422,73 +475,6 @@ class DripServer:
             pass  # the client gave up: what the tests want
         finally:
             connection.close()
-
-
-def _error(status: int, error_id: str, message: str) -> tuple[Response, int]:
-    return jsonify({"errorId": error_id, "message": message}), status
-
-
-def _unauthorized() -> tuple[Response, int]:
-    return jsonify({"message": "The session is not valid or has expired."}), 401
-
-
-def _lookup(record: dict[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def _project(record: dict[str, Any], select: str) -> dict[str, Any]:
-    """The configuration ID plus the selected dotted paths; null properties are omitted."""
-    result: dict[str, Any] = {"configurationId": record["configurationId"]}
-    for path in filter(None, (p.strip() for p in select.split(","))):
-        if path.split(".")[0] not in KNOWN_PROPERTIES:
-            raise ValueError(f"Unknown property {path!r} in select.")
-        value = _lookup(record, path)
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if v is not None}
-        target = result
-        *parents, leaf = path.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
-    return result
-
-
-_CLAUSE = re.compile(r"\s*([A-Za-z][\w.]*)\s+(eq|sw|ct)\s+(.*?)\s*")
-
-
-def _where(where: str) -> Callable[[dict[str, Any]], bool]:
-    clauses = []
-    for text in filter(None, where.split(",")):
-        match = _CLAUSE.fullmatch(text)
-        if not match:
-            raise ValueError(f"Invalid where clause {text!r}.")
-        path, op, value = match.groups()
-        clauses.append((path, op, value.strip("'\"").casefold()))
-
-    def matches(record: dict[str, Any]) -> bool:
-        for path, op, value in clauses:
-            found = _lookup(record, path)
-            text = str(found).casefold() if found is not None else ""
-            if not {"eq": text == value, "sw": text.startswith(value),
-                    "ct": value in text}[op]:
-                return False
-        return True
-
-    return matches
-
-
-def _range(header: str | None, total: int) -> tuple[int, int]:
-    if header is None:
-        return 0, max(total - 1, 0)
-    match = re.fullmatch(r"items=(\d+)-(\d+)", header.strip())
-    if not match or int(match.group(1)) > int(match.group(2)):
-        raise ValueError(f"Invalid Range header {header!r}.")
-    return int(match.group(1)), int(match.group(2))
 
 
 # -- a pair ----------------------------------------------------------------------------------

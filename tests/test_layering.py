@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0,  # the one exception root
     # the domain model and small shared pieces
     "timestamps": 1, "hosts": 1, "users": 1, "regions": 1, "logs": 1, "concurrency": 1,
-    "datafiles": 1, "keys": 1, "sqlite": 1,
+    "datafiles": 1, "keys": 1, "sqlite": 1, "objects": 1, "csvtable": 1,
     "config": 2,
     "saml": 3, "observe": 3,  # the protocol (no Flask, no configuration); metrics and audit
     "cic": 4, "genesys": 4,  # clients of the systems cic-sts talks to

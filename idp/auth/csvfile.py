@@ -12,13 +12,11 @@ be told from a complete one: a count that does not match is reported as a proble
 
 from __future__ import annotations
 
-import csv
 import os
-import re
 from dataclasses import dataclass, field
-from typing import NamedTuple, TextIO
+from typing import NamedTuple
 
-from idp.errors import DirectoryError
+from idp.csvtable import RowError, read_table
 from idp.users import PHONE_FIELDS, CicUser, email_problem, has_control_characters, user_id_problem
 
 
@@ -57,18 +55,6 @@ CSV_COLUMNS: tuple[CsvColumn, ...] = (
 
 _KNOWN = tuple(column.name for column in CSV_COLUMNS)
 
-_ROW_COUNT = re.compile(r"#\s*rows\s*=\s*(\d+)\s*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int  # physical line number in the file, 1 = the header
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
 @dataclass
 class CsvResult:
     rows: list[tuple[int, CicUser, str | None]] = field(default_factory=list)  # line, user, pw
@@ -80,76 +66,14 @@ class CsvResult:
 
 def read_users_csv(path: str | os.PathLike[str]) -> CsvResult:
     """Parse a user CSV; see the module documentation."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            return _parse(file, os.fspath(path))
-    except UnicodeDecodeError as exc:
-        raise DirectoryError(
-            f"{os.fspath(path)}: not UTF-8 text (byte {exc.start}); "
-            "save it as \"CSV UTF-8\"") from None
-    except OSError as exc:
-        raise DirectoryError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
-
-
-def _parse(file: TextIO, name: str) -> CsvResult:
-    reader = csv.reader(file)
-    try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)  # blank lines before the header
-        if header is None:
-            raise DirectoryError(f"{name}: empty file; the first line must name the columns "
-                                 f"({', '.join(_KNOWN)})")
-        columns = _columns(header, name, reader.line_num)
-        result = CsvResult(columns=columns)
-        first_line: dict[str, int] = {}  # casefolded user_id -> line it was first seen
-        line = reader.line_num + 1
-        rows = 0
-        trailer: tuple[int, int] | None = None  # (line, N) of a #rows=N line
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue  # blank line, or only commas (spreadsheets add these)
-            if trailer is not None:
-                result.errors.append(RowError(
-                    trailer[0], "a #rows=N line must be the last line of the file"))
-                trailer = None
-            count = _ROW_COUNT.fullmatch(cells[0])
-            if count is not None and not any(cell.strip() for cell in cells[1:]):
-                trailer = (start, int(count.group(1)))
-                continue
-            rows += 1
-            if len(cells) != len(columns):
-                result.errors.append(RowError(
-                    start, f"expected {len(columns)} fields, found {len(cells)}"))
-                continue
-            _row(dict(zip(columns, cells, strict=True)), start, first_line, result)
-        if trailer is not None:
-            result.row_count = trailer[1]
-            if trailer[1] != rows:
-                result.errors.append(RowError(
-                    trailer[0], f"#rows={trailer[1]}, but the file has {rows} user rows: it "
-                    "was cut short or edited"))
-    except csv.Error as exc:
-        raise DirectoryError(f"{name}: line {reader.line_num}: not valid CSV: {exc}") from None
+    table = read_table(path, _KNOWN, required="user_id", noun="user rows")
+    result = CsvResult(errors=list(table.errors), row_count=table.row_count,
+                       columns=table.columns)
+    first_line: dict[str, int] = {}  # casefolded user_id -> line it was first seen
+    for line, values in table.rows:
+        _row(values, line, first_line, result)
+    result.errors.sort(key=lambda e: e.line)
     return result
-
-
-def _columns(header: list[str], name: str, line: int) -> list[str]:
-    columns = [cell.strip().lower() for cell in header]
-    for column in columns:
-        if column not in _KNOWN:
-            hint = (" (the file must be comma-separated)"
-                    if any(sep in column for sep in ";\t") else "")
-            shown = repr(column) if column else "(empty)"
-            raise DirectoryError(f"{name}: line {line}: unknown column {shown}{hint}; "
-                                 f"known columns: {', '.join(_KNOWN)}")
-        if columns.count(column) > 1:
-            raise DirectoryError(f"{name}: line {line}: column {column!r} appears twice")
-    if "user_id" not in columns:
-        raise DirectoryError(f"{name}: line {line}: no user_id column; "
-                             f"known columns: {', '.join(_KNOWN)}")
-    return columns
 
 
 def _row(values: dict[str, str], line: int, first_line: dict[str, int],

@@ -5,9 +5,16 @@ answer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 from idp.cic.hosts import Server
 from idp.errors import BackendUnavailable
+
+AUTH_FAILURE_ID = "error.request.connection.authenticationFailure"
+AUTH_FAILURE_CODE = -2147221503  # what CIC before 4.0.6 sends, without an errorId
 
 
 class IcwsUnavailable(BackendUnavailable):
@@ -30,3 +37,55 @@ class IncompleteList(IcwsUnavailable):
 
 class ListChanged(IncompleteList):
     """Items were added or removed while a list was read page by page: read it again."""
+
+
+@dataclass(frozen=True)
+class IcwsError:
+    """ICWS's error body: ``{"errorId"?, "errorCode"?, "message", "alternateHostList"?}``."""
+
+    status: int
+    error_id: str = ""
+    code: int | None = None
+    message: str = ""
+    alternates: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> IcwsError:
+        body = json_body(response)
+        if not isinstance(body, dict):
+            return cls(response.status_code, message=snippet(response.text))
+        alternates = body.get("alternateHostList")
+        code = body.get("errorCode")
+        return cls(
+            status=response.status_code,
+            error_id=text_of(body.get("errorId")),
+            code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+            message=snippet(str(body.get("message") or "")),
+            alternates=[h for h in alternates if isinstance(h, str) and h.strip()]
+            if isinstance(alternates, list) else [])
+
+    @property
+    def is_authentication_failure(self) -> bool:
+        if self.error_id:
+            return self.error_id == AUTH_FAILURE_ID
+        return self.code == AUTH_FAILURE_CODE
+
+    def __str__(self) -> str:
+        detail = ", ".join(x for x in (self.error_id, self.message) if x)
+        return f"HTTP {self.status}" + (f" ({detail})" if detail else "")
+
+
+def json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def snippet(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."

@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -53,9 +53,18 @@ from urllib.parse import quote
 import httpcore
 import httpx
 
-from idp.cic.errors import IcwsUnavailable, IncompleteList, ListChanged, SessionLost
+from idp.cic.errors import (
+    IcwsError,
+    IcwsUnavailable,
+    IncompleteList,
+    ListChanged,
+    SessionLost,
+    json_body,
+    snippet,
+    text_of,
+)
 from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
-from idp.cic.paging import Page, read_all
+from idp.cic.lists import MAX_PAGE_SIZE, read_list
 from idp.cic.users import USER_SELECT, WORKGROUPS, UnexpectedRecord, user_from_icws
 from idp.config import IcwsSettings
 from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, ConfigError
@@ -72,50 +81,10 @@ IC_AUTH = "urn:inin.com:connection:icAuthConnectionRequestSettings"
 #: The unique-auth-token logon. Type name and field name are unconfirmed, hence configurable.
 AUTH_TOKEN = "urn:inin.com:connection:authTokenConnectionRequestSettings"
 AUTH_TOKEN_FIELD = "authToken"
-AUTH_FAILURE_ID = "error.request.connection.authenticationFailure"
-AUTH_FAILURE_CODE = -2147221503  # what CIC before 4.0.6 sends, without an errorId
 CSRF_HEADER = "ININ-ICWS-CSRF-Token"
 SESSION_HEADER = "ININ-ICWS-Session-ID"
-#: ICWS answers at most this many items per request when properties are selected.
-MAX_PAGE_SIZE = 200
 #: More users than any CIC has: a user list that does not end before this is read no further.
 MAX_USERS = 1_000_000
-
-
-@dataclass(frozen=True)
-class IcwsError:
-    """ICWS's error body: ``{"errorId"?, "errorCode"?, "message", "alternateHostList"?}``."""
-
-    status: int
-    error_id: str = ""
-    code: int | None = None
-    message: str = ""
-    alternates: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> IcwsError:
-        body = _json(response)
-        if not isinstance(body, dict):
-            return cls(response.status_code, message=_snippet(response.text))
-        alternates = body.get("alternateHostList")
-        code = body.get("errorCode")
-        return cls(
-            status=response.status_code,
-            error_id=_str(body.get("errorId")),
-            code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-            message=_snippet(str(body.get("message") or "")),
-            alternates=[h for h in alternates if isinstance(h, str) and h.strip()]
-            if isinstance(alternates, list) else [])
-
-    @property
-    def is_authentication_failure(self) -> bool:
-        if self.error_id:
-            return self.error_id == AUTH_FAILURE_ID
-        return self.code == AUTH_FAILURE_CODE
-
-    def __str__(self) -> str:
-        detail = ", ".join(x for x in (self.error_id, self.message) if x)
-        return f"HTTP {self.status}" + (f" ({detail})" if detail else "")
 
 
 class IcwsClient:
@@ -303,16 +272,16 @@ class IcwsClient:
 
     def _session(self, server: Server, response: httpx.Response,
                  tried: list[Server]) -> IcwsSession:
-        body = _json(response)
+        body = json_body(response)
         data = body if isinstance(body, dict) else {}
-        session_id = _str(data.get("sessionId")) or response.headers.get(SESSION_HEADER, "")
-        csrf = _str(data.get("csrfToken")) or response.headers.get(CSRF_HEADER, "")
+        session_id = text_of(data.get("sessionId")) or response.headers.get(SESSION_HEADER, "")
+        csrf = text_of(data.get("csrfToken")) or response.headers.get(CSRF_HEADER, "")
         if not session_id or not csrf:
             raise IcwsUnavailable(f"CIC ({server}) opened a connection without a sessionId and "
                                   "csrfToken", tried)
         return IcwsSession(self, server, session_id, csrf, _cookie_header(response),
-                           user_id=_str(data.get("userID")),
-                           display_name=_str(data.get("userDisplayName")), tried=tuple(tried))
+                           user_id=text_of(data.get("userID")),
+                           display_name=text_of(data.get("userDisplayName")), tried=tuple(tried))
 
     def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request on the shared connection pool (sessions add their own headers). It ends
@@ -348,7 +317,7 @@ class IcwsSession:
         self.close()
 
     def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
+                headers: dict[str, str] | None = None, json: Any = None) -> httpx.Response:
         """A request within the session; `SessionLost` on 401 or when the server is gone."""
         url = (f"{self.server.base_url(self.client.scheme)}/icws/"
                f"{quote(self.session_id, safe='')}{path}")
@@ -360,7 +329,8 @@ class IcwsSession:
                                   "be sent")
         wait = self.client.timeout if left is None else min(self.client.timeout, left)
         try:
-            response = self.client.send(method, url, params=params, headers=sent)
+            response = self.client.send(method, url, params=params, headers=sent,
+                                        **({"json": json} if json is not None else {}))
         except httpx.TransportError as exc:
             raise SessionLost(f"CIC ({self.server}): {describe(exc, wait)}") from None
         if response.status_code == 401:
@@ -386,44 +356,24 @@ class IcwsSession:
                     "(set icws.service_user)") if response.status_code == 403 else ""
             raise IcwsUnavailable(f"CIC ({self.server}) refused to read user {user_id!r}: "
                                   f"{IcwsError.of(response)}{hint}")
-        return _user(_json(response), self.server)
+        return _user(json_body(response), self.server)
 
     def iter_users(self, where: str = "", page_size: int = MAX_PAGE_SIZE,
                    max_users: int = MAX_USERS, *, workgroups: bool = False) -> Iterator[CicUser]:
         """Every user (matching `where`), read completely (`idp.cic.paging`) `page_size` at a
         time, with their workgroups when asked. A user read twice means the list moved or CIC
         ignores ``Range``: `IncompleteList`."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1-{MAX_PAGE_SIZE}")
         select = f"{USER_SELECT},{WORKGROUPS}" if workgroups else USER_SELECT
-        params = {"select": select, **({"where": where} if where else {})}
-        what = f"CIC ({self.server}): the user list"
-
-        def fetch(first: int, last: int) -> Page:
-            response = self.request("GET", "/configuration/users", params=params,
-                                    headers={"Range": f"items={first}-{last}"})
-            if response.status_code == 416:
-                return Page(416, [])
-            if response.status_code not in (200, 206):
-                raise IcwsUnavailable(f"CIC ({self.server}) refused to list users: "
-                                      f"{IcwsError.of(response)}")
-            body = _json(response)
-            items = body.get("items") if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise IcwsUnavailable(f"CIC ({self.server}) answered the user list without "
-                                      "an items array")
-            return Page(response.status_code, items, response.headers.get("Content-Range", ""))
-
         seen: set[str] = set()
-        for items in read_all(fetch, page_size=page_size, max_items=max_users, what=what):
-            for item in items:
-                user = _user(item, self.server)
-                if user.user_id.casefold() in seen:
-                    raise IncompleteList(
-                        f"{what}: user {user.user_id!r} came twice; the list moved while it "
-                        "was read, or CIC seems to ignore the Range header")
-                seen.add(user.user_id.casefold())
-                yield user
+        for item in read_list(self, "/configuration/users", select=select, where=where,
+                              noun="users", page_size=page_size, max_items=max_users):
+            user = _user(item, self.server)
+            if user.user_id.casefold() in seen:
+                raise IncompleteList(
+                    f"CIC ({self.server}): the user list: user {user.user_id!r} came twice; "
+                    "the list moved while it was read, or CIC seems to ignore the Range header")
+            seen.add(user.user_id.casefold())
+            yield user
 
     def close(self) -> None:
         """Log off (``DELETE /icws/{session}/connection``). Never raises: CIC ends idle sessions
@@ -561,10 +511,10 @@ def describe(exc: httpx.TransportError, timeout: float) -> str:
         return f"no answer within {round(timeout, 1):g} s ({type(exc).__name__})"
     reason = str(exc) or type(exc).__name__
     if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-        return f"TLS certificate not trusted (check icws.ca_file): {_snippet(reason)}"
+        return f"TLS certificate not trusted (check icws.ca_file): {snippet(reason)}"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {_snippet(reason)}"
-    return f"{type(exc).__name__}: {_snippet(reason)}"
+        return f"cannot connect: {snippet(reason)}"
+    return f"{type(exc).__name__}: {snippet(reason)}"
 
 
 def _user(item: Any, server: Server) -> CicUser:
@@ -586,19 +536,3 @@ def _cookie_header(response: httpx.Response) -> str:
         if equals and name.strip():
             pairs.append(f"{name.strip()}={value.strip()}")
     return "; ".join(pairs)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _snippet(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "..."

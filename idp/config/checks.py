@@ -83,6 +83,16 @@ def _check_sync(sync: SyncSettings) -> None:
                               "code with a phone numbering plan (such as US, GB or DE)")
     if not sync.authority.strip():
         raise ConfigError("sync.authority: must not be empty")
+    stars = sync.skill_stars
+    if len(stars) != 4 or stars != sorted(set(stars)) or not 1 <= stars[0] <= stars[-1] < 100:
+        raise ConfigError(f"sync.skill_stars: four rising proficiencies from 1 to 99 (the "
+                          f"highest of 1, 2, 3 and 4 stars), got {stars}")
+    if sync.platform_objects and sync.source != "icws" and str(sync.objects_dir) == ".":
+        raise ConfigError("sync.objects_dir: required when sync.platform_objects = true and "
+                          "the source is not icws (the folder of workgroups.csv, skills.csv, "
+                          "wrapup_codes.csv and user_skills.csv)")
+    if not sync.presence_source.strip():
+        raise ConfigError("sync.presence_source: a presence source name, or purecloud")
     for key in ("include", "exclude"):
         for rule in getattr(sync, key):
             problem = scope_rule_problem(rule)
@@ -120,6 +130,9 @@ def _check_icws(config: Config) -> None:
     if config.sync.source == "icws" and not (icws.servers and icws.service_user):
         raise ConfigError("icws.servers / icws.service_user: required when sync.source = "
                           "\"icws\": the sync reads CIC users with a service account")
+    if config.sync.presence and not (icws.servers and icws.service_user):
+        raise ConfigError("icws.servers / icws.service_user: required when sync.presence = "
+                          "true: agent statuses come from CIC's messaging, over ICWS")
     if icws.scheme == "http" and not icws.allow_plain_http:
         raise ConfigError("icws.scheme = \"http\" sends CIC passwords unencrypted: use https, "
                           "or set icws.allow_plain_http = true to accept that")
@@ -136,8 +149,6 @@ def _check_icws(config: Config) -> None:
     for key in ("application_name", "language", "auth_token_type", "auth_token_field"):
         if not getattr(icws, key).strip():
             raise ConfigError(f"icws.{key}: must not be empty")
-
-
 
 
 def base_url_problem(url: str) -> str | None:

@@ -154,6 +154,11 @@ def _coerce(key: str, annotation: Any, value: Any, base: Path) -> Any:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{key}: expected a file path string, got {value!r}")
         return (base / value).resolve()
+    if get_origin(kind) is list and get_args(kind) == (int,):
+        if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{key}: expected a list of whole numbers, got {value!r}")
+        return list(value)
     if get_origin(kind) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{key}: expected a list of strings, got {value!r}")

@@ -174,6 +174,10 @@ class IcwsSettings:
     auth_token_field: str = setting(
         "authToken", "Field of the auth-token logon request that carries the token "
         "(unconfirmed).")
+    skill_language_property: str = setting(
+        "treatAsLanguage", "Property of a CIC skill (/configuration/skills, a dotted path) "
+        "that holds \"Treat as Language\" (unconfirmed: not public); \"\": every skill is a "
+        "skill.")
 
 
 @dataclass(frozen=True)
@@ -344,6 +348,36 @@ class SyncSettings:
         None, "If set, a node_exporter textfile the sync rewrites after each pass (users by "
         "state, requests, 429 waits, last pass and its outcome, held removals), e.g. "
         "/var/lib/prometheus/node-exporter/cic-sts-sync.prom.")
+    platform_objects: bool = setting(
+        False, "Also sync Advanced Platform Objects: workgroups to queues (with members), "
+        "skills to routing skills or languages (users' direct and inherited skills), wrap-up "
+        "codes (and their queues). See docs/sync-objects.md.")
+    objects_dir: Path = setting(
+        Path(), "Folder of the object CSV files (workgroups.csv, skills.csv, "
+        "wrapup_codes.csv, user_skills.csv) for sync.source = directory or csv.")
+    skill_stars: list[int] = setting(
+        [20, 40, 60, 80], "How CIC's proficiency (1-100) becomes Genesys Cloud's rating: the "
+        "highest proficiency of 1, 2, 3 and 4 stars (above the last: 5). The default is "
+        "ceil(p / 20); CIC's own thresholds are not public.")
+    presence: bool = setting(
+        False, "Also sync CIC agent statuses to Genesys Cloud presences in near real time "
+        "(`sync run`; needs [icws] with a service account).")
+    presence_source: str = setting(
+        "cic-sts", "Where presences are written: the name of a registered presence source "
+        "(created if missing, made each synced user's primary source), or purecloud for "
+        "Genesys Cloud's own source (one request per change).")
+    presence_rules: Path | None = setting(
+        None, "TOML file of extra status-to-presence rules, tried before the built-in table "
+        "(docs/sync-objects.md).")
+    presence_batch_size: int = setting(
+        50, "Most presences written in one bulk request (Genesys Cloud's own limit is not "
+        "public).", min=1, max=1000)
+    presence_poll_ms: int = setting(
+        500, "Milliseconds between two reads of ICWS's message queue (a short poll).", min=50,
+        max=60_000)
+    presence_batch_delay_ms: int = setting(
+        200, "Milliseconds a first pending presence waits for others to share its request.",
+        min=0, max=10_000)
     interval: int = setting(60, "Seconds between two passes of `sync run`.", min=1, max=86400)
     full_interval: int = setting(
         86400, "Seconds between full passes of `sync run` (its first pass is one too), which "

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from idp.sync.guard import Held, Limit
 from idp.sync.mapping import Desired, FieldChange
+from idp.sync.objects.actions import ObjectReport
 from idp.sync.scope import Scope
 from idp.sync.view import Remote
 
@@ -96,6 +97,8 @@ class Plan:
         """CIC users in scope with a business e-mail that still cannot sync: it is not an
         address or another user's too, or a value Genesys Cloud would refuse."""
         return self.source_users - self.without_email - len(self.targets)
+    #: what the object sync would do (sync.platform_objects), in `sync plan`
+    objects: ObjectReport | None = None
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

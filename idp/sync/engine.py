@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -27,13 +27,20 @@ from idp.sync.apply import Applier, Outcome
 from idp.sync.guard import Held, Limit
 from idp.sync.history import Change as HistoryChange
 from idp.sync.history import Entry, History
+from idp.sync.objects.actions import ObjectReport
+from idp.sync.objects.setup import object_pass, object_source_for
+from idp.sync.objects.sources import ObjectSource
 from idp.sync.plan import Options, Plan, make_plan
 from idp.sync.report import PassReport
 from idp.sync.scope import Scope
-from idp.sync.sources import UserSource, source_for
+from idp.sync.sources import Snapshot, UserSource, source_for
 from idp.sync.state import CREATING, NOT_SYNCED, SYNCED, SyncState
 from idp.sync.view import GenesysView, ListedView, TargetedView
 from idp.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from idp.cic.service import ServiceSession
+    from idp.sync.presence.service import PresenceSync
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,8 @@ class SyncService:
         self.source = source or source_for(config)
         self._client_factory = client_factory or (lambda event: client_for(config, event))
         self._client: ScimClient | None = None
+        self._objects_source: ObjectSource | None = None
+        self._icws: ServiceSession | None = None  # the presence sync's, when not the source's
         self._state: SyncState | None = None
         self._counted: dict[str, int] = {}
         self._count_lock = threading.Lock()
@@ -114,6 +123,9 @@ class SyncService:
     def close(self) -> None:
         self._forget_client()
         self.source.close()
+        if self._icws is not None:
+            self._icws.close()
+            self._icws.client.close()
         if self._state is not None:
             self._state.close()
 
@@ -132,8 +144,11 @@ class SyncService:
         options = options_for(self.config, force=force, full=full, only=only, adopt=adopt)
         self.check_authority()
         try:
-            return make_plan(self.source.snapshot(), self.state.users(), self._view(options),
-                             options)
+            snapshot = self.source.snapshot()
+            plan = make_plan(snapshot, self.state.users(), self._view(options), options)
+            if only is None:
+                plan.objects = self._objects(snapshot, dry=True, full=full or force)
+            return plan
         finally:
             self._after_requests()
 
@@ -195,10 +210,50 @@ class SyncService:
             elif stop is not None and stop.is_set():
                 report.error, report.error_type = "asked to stop", "Stopped"
             self._record_history(report)
+            if whole and not report.error:
+                report.objects = self._objects(snapshot, dry=False, full=full or force,
+                                               allow_deletions=allow_deactivations)
+                report.requests = {k: v - before[k]
+                                   for k, v in self._requests_so_far().items()}
+                report.seconds = time.monotonic() - started
             if whole:
                 self._record_health(report, held)
                 self._record_pass(report.summary(), str(report.outcome))
             return report
+
+    def presence(self) -> PresenceSync:
+        """The presence sync (sync.presence) on this sync's Genesys requests and, when CIC is
+        the user source, its ICWS session."""
+        from idp.cic.icws import IcwsClient
+        from idp.cic.service import ServiceSession
+        from idp.sync.presence.service import PresenceSync
+        from idp.sync.sources.icws import IcwsSource
+
+        if isinstance(self.source, IcwsSource):
+            session = self.source.service
+        else:
+            if self._icws is None:
+                icws = self.config.icws
+                assert icws.service_password is not None  # checked with the configuration
+                self._icws = ServiceSession(IcwsClient.from_settings(icws), icws.service_user,
+                                            icws.service_password.reveal())
+            session = self._icws
+        return PresenceSync(self.config, self.client().api, self.state, session,
+                            after_requests=self._after_requests)
+
+    def _objects(self, users: Snapshot, *, dry: bool, full: bool,
+                 allow_deletions: int | None = None) -> ObjectReport | None:
+        """The object pass after the users' (sync.platform_objects), on the same requests."""
+        if not self.config.sync.platform_objects:
+            return None
+        if self._objects_source is None:
+            self._objects_source = object_source_for(self.config, self.source)
+        try:
+            return object_pass(self.config, self._objects_source, self.client().api,
+                               self.state, users, dry=dry, full=full,
+                               allow_deletions=allow_deletions)
+        finally:
+            self._after_requests()
 
     def held(self) -> Held | None:
         """The hold an earlier pass left, if it is not resolved yet."""

@@ -33,9 +33,10 @@ class Limit:
     allowed: int | None = None  # --allow-deactivations N: this pass may make up to N
 
     def check(self, removals: int, linked: int, verb: str = "deactivated", *,
-              listed: bool = False) -> Held | None:
-        """None if a pass may make `removals` removals among `linked` linked users. `listed`:
-        whether the pass listed Genesys Cloud (the hold then says to run `--full`)."""
+              listed: bool = False, noun: str = "linked users") -> Held | None:
+        """None if a pass may make `removals` removals among `linked` linked users (or the
+        objects `noun` names: "synced queues"). `listed`: whether the pass listed Genesys
+        Cloud (the hold then says to run `--full`)."""
         ceiling = self.count
         by: By = "max_deactivations"
         part = math.floor(linked * self.percent / 100)
@@ -47,7 +48,7 @@ class Limit:
             if removals <= self.allowed:
                 return None
             ceiling, by = self.allowed, "allow_deactivations"
-        return Held(removals, linked, ceiling, by, verb, self.percent, listed)
+        return Held(removals, linked, ceiling, by, verb, self.percent, listed, noun)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Held:
     verb: str = "deactivated"  # or "deleted"
     percent: int = 0  # for by = max_deactivations_percent
     listed: bool = False  # found by a pass that listed Genesys Cloud: only such a pass sees them
+    noun: str = "linked users"  # or "synced queues", "synced skills", ...
 
     def message(self) -> str:
         if self.by == "allow_deactivations":
@@ -70,12 +72,15 @@ class Held:
         else:
             limit = f"more than sync.max_deactivations = {self.limit}"
         full = "--full " if self.listed else ""
-        return (f"{self.removals} of {self.linked} linked users would be {self.verb}, {limit}; "
+        return (f"{self.removals} of {self.linked} {self.noun} would be {self.verb}, {limit}; "
                 f"check the source, then run `cic-sts sync apply {full}--allow-deactivations "
                 f"{self.removals}`")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.noun == "linked users":  # users' holds keep the document they always had
+            del data["noun"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Held:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from idp.sync.apply import RESULTS, Outcome
+from idp.sync.objects.actions import ObjectReport
 from idp.sync.plan import Plan
 
 SCHEMA_VERSION = 1
@@ -42,6 +43,7 @@ class PassReport:
     seconds: float = 0.0
     error: str = ""  # what ended the pass early, if anything
     error_type: str = ""  # its kind: the exception's class name, or Stopped
+    objects: ObjectReport | None = None  # the object pass after the users (platform_objects)
 
     def results(self) -> dict[str, int]:
         counts = dict.fromkeys(RESULTS, 0)
@@ -51,11 +53,13 @@ class PassReport:
 
     @property
     def outcome(self) -> PassOutcome:
-        if self.error:
+        objects = self.objects or ObjectReport()
+        if self.error or objects.error:
             return PassOutcome.STOPPED
-        if self.plan.held is not None:
+        if self.plan.held is not None or objects.held:
             return PassOutcome.HELD
-        if self.results()["error"] or self.plan.source_problems:
+        if self.results()["error"] or self.plan.source_problems or objects.errors \
+                or objects.problems:
             return PassOutcome.ERRORS
         return PassOutcome.COMPLETED
 
@@ -77,7 +81,9 @@ class PassReport:
                  f"({retried} retried, {self.requests.get('failed', 0)} failed)",
                  f"{self.seconds:.1f} s"]
         text = "; ".join(parts)
-        return f"{text}; stopped: {self.error}" if self.error else text
+        if self.error:
+            text += f"; stopped: {self.error}"
+        return f"{text}; {self.objects.summary()}" if self.objects is not None else text
 
     def to_json(self) -> dict[str, Any]:
         plan = self.plan
@@ -96,6 +102,7 @@ class PassReport:
                        "changes": [{"field": c.field, "old": c.old, "new": c.new}
                                    for c in o.action.changes],
                        "warnings": list(o.action.warnings)} for o in self.outcomes],
+            "objects": self.objects.to_json() if self.objects is not None else None,
         }
 
 

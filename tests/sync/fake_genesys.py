@@ -18,7 +18,10 @@ Genesys Cloud does and scim2-server does not (FACTS.md):
 - `hold_after`: after the n-th request of a kind is carried out, the answer is held back, so a
   test can kill the sync exactly while a create's answer is in flight;
 - `hidden`: users left out of plain listings, as when a user moves between pages of a paged
-  listing while it is being read (creates and deactivations shift the offsets).
+  listing while it is being read (creates and deactivations shift the offsets);
+- the rest of ``/api/v2`` (routing objects, presence) is `platform`, an in-memory
+  `FakePlatform` (`tests.sync.fake_platform`) behind the same token, rate limit (one per token,
+  all endpoints together), faults and holds (`Hold.path` narrows a hold to some paths).
 
 `posted` records the userName of every POST that reached the SCIM server: scim2-server refuses a
 second user with the same userName, which would hide a create sent twice; the log does not.
@@ -40,6 +43,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,12 +51,18 @@ from typing import Any
 
 import httpx
 
+from tests.sync.fake_platform import FakePlatform
+
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 SCHEMAS = TESTDATA / "genesys-scim-schemas.json"
 RESOURCE_TYPES = TESTDATA / "genesys-scim-resource-types.json"
 GENESYS = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 API = "/api/v2/scim/v2/users"
+PLATFORM = "/api/v2"
+
+#: What carries out one API request: (method, path, query, body, If-Match) -> the answer.
+Forward = Callable[[str, str, str, bytes, str | None], tuple[int, dict[str, str], bytes]]
 
 
 def free_port() -> int:
@@ -117,6 +127,7 @@ class Faults:
 class Hold:
     method: str
     nth: int
+    path: str = ""  # only requests under this path count (default: every one)
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     seen: int = 0
@@ -142,6 +153,7 @@ class FakeGenesys:
         self.token_requests = 0
         self.posted: list[str] = []  # userName of each POST carried to the SCIM server
         self.hidden: set[str] = set()  # ids of users left out of listings
+        self.platform = FakePlatform(self._user_exists)  # routing objects and presence
         self._http = httpx.Client(timeout=30)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -195,6 +207,10 @@ class FakeGenesys:
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
         assert answer.status_code in (200, 204), answer.text
 
+    def _user_exists(self, user_id: str) -> bool:
+        answer = self._http.get(f"{self.backend}/Users/{urllib.parse.quote(user_id)}")
+        return answer.status_code == 200
+
     def revoke_tokens(self) -> None:
         with self._lock:
             self._tokens.clear()
@@ -232,7 +248,9 @@ class FakeGenesys:
         if parts.path == "/oauth/token" and request.command == "POST":
             self._token(request, body)
         elif parts.path == API or parts.path.startswith(API + "/"):
-            self._scim(request, parts, body)
+            self._api(request, parts, body, self._scim)
+        elif parts.path.startswith(PLATFORM + "/"):
+            self._api(request, parts, body, self._platform)
         else:
             _send(request, 404, {"message": "no such resource"})
 
@@ -256,7 +274,10 @@ class FakeGenesys:
         _send(request, 200, {"access_token": token, "token_type": "bearer",
                              "expires_in": self.token_lifetime})
 
-    def _scim(self, request: _Handler, parts: urllib.parse.SplitResult, body: bytes) -> None:
+    def _api(self, request: _Handler, parts: urllib.parse.SplitResult, body: bytes,
+             forward: Forward) -> None:
+        """Faults, the token, the rate limit (one per token, all endpoints together), then
+        the request itself (`forward`), and what a `Hold` or a fault does to its answer."""
         method, path = request.command, parts.path
         fault = self._draw(method)
 
@@ -290,15 +311,9 @@ class FakeGenesys:
                                  "code": "too.many.requests.retry.after"},
                   {"Retry-After": str(wait)})
             return
-        rest = path[len(API):]
-        if method == "POST":
-            with self._lock:
-                self.posted.append(str(_json_or_empty(body).get("userName", "")))
-        status, headers, content = self._forward(method, rest, parts.query, body,
-                                                 request.headers.get("If-Match"))
-        if self.hidden and method == "GET" and not rest and status == 200:
-            content = self._hide(parts.query, content)
-        held = self._held(method)
+        status, headers, content = forward(method, path, parts.query, body,
+                                           request.headers.get("If-Match"))
+        held = self._held(method, path)
         if held or fault == "drop_after":
             note(status, "held" if held else fault or "")
             if held and self.hold is not None:
@@ -317,6 +332,23 @@ class FakeGenesys:
         request.send_header("Content-Length", str(len(content)))
         request.end_headers()
         request.wfile.write(content)
+
+    def _scim(self, method: str, path: str, query: str, body: bytes,
+              if_match: str | None) -> tuple[int, dict[str, str], bytes]:
+        rest = path[len(API):]
+        if method == "POST":
+            with self._lock:
+                self.posted.append(str(_json_or_empty(body).get("userName", "")))
+        status, headers, content = self._forward(method, rest, query, body, if_match)
+        if self.hidden and method == "GET" and not rest and status == 200:
+            content = self._hide(query, content)
+        return status, headers, content
+
+    def _platform(self, method: str, path: str, query: str, body: bytes,
+                  if_match: str | None) -> tuple[int, dict[str, str], bytes]:
+        status, answer = self.platform.handle(method, path[len(PLATFORM):], query, body)
+        content = b"" if answer is None else json.dumps(answer).encode()
+        return status, {"Content-Type": "application/json"} if content else {}, content
 
     def _hide(self, query: str, content: bytes) -> bytes:
         scim_filter = urllib.parse.parse_qs(query).get("filter", [""])[0]
@@ -338,9 +370,9 @@ class FakeGenesys:
             return "drop"  # the same thing for a read
         return kind
 
-    def _held(self, method: str) -> bool:
+    def _held(self, method: str, path: str) -> bool:
         hold = self.hold
-        if hold is None or hold.method != method:
+        if hold is None or hold.method != method or not path.startswith(hold.path):
             return False
         with self._lock:
             hold.seen += 1

@@ -14,6 +14,7 @@ import click
 from idp.commands.context import CliContext, pass_cli
 from idp.commands.sync.links import adopt, link, unlink
 from idp.commands.sync.passes import apply_, plan_, run
+from idp.commands.sync.presence import presence
 from idp.commands.sync.status import status
 
 
@@ -32,7 +33,7 @@ def sync(cli: CliContext, /) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-for command in (plan_, apply_, run, status, link, unlink, adopt):
+for command in (plan_, apply_, run, presence, status, link, unlink, adopt):
     sync.add_command(command)
 
 __all__ = ["sync"]

@@ -11,6 +11,7 @@ import click
 from idp.commands.context import echo_json
 from idp.errors import StsError
 from idp.sync.apply import Outcome
+from idp.sync.objects.actions import ObjectReport
 from idp.sync.plan import Action, Kind, Plan
 from idp.sync.report import SCHEMA_VERSION, failed_json
 
@@ -47,6 +48,26 @@ def print_plan(plan: Plan) -> None:
     extra = f", {plan.out_of_scope} out of scope" if plan.out_of_scope else ""
     click.echo(", ".join([*counts, f"{plan.unchanged} unchanged"])
                + f" ({plan.source_users} CIC users{extra}); {plan.writes} writes")
+    if plan.objects is not None:
+        print_objects(plan.objects)
+
+
+def print_objects(report: ObjectReport) -> None:
+    """What the object sync would do (or did): its changes, then what is wrong or held."""
+    changes = [a for a in report.actions if a.verb != "forget"]
+    click.echo("Objects:" if changes else "Objects: nothing to change")
+    for action in changes:
+        shown = f"  {action.line()}"
+        click.echo(shown if action.result in ("planned", "done") else
+                   f"{shown} [{action.result}]")
+    for problem in report.problems:
+        click.echo(f"source: {problem}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for held in report.held:
+        click.echo(f"held: {held.message()}")
+    if report.error:
+        click.echo(f"objects stopped: {report.error}")
 
 
 def who(action: Action) -> str:
@@ -73,6 +94,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                      "changes": [{"field": c.field, "old": c.old, "new": c.new}
                                  for c in a.changes],
                      "warnings": list(a.warnings)} for a in plan.actions],
+        "objects": plan.objects.to_json() if plan.objects is not None else None,
     }
 
 

@@ -36,10 +36,11 @@ from idp.commands.sync.output import (
     print_attention,
     print_plan,
 )
-from idp.errors import GenesysError, SyncError
+from idp.errors import GenesysError, StsError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
 from idp.sync.plan import Plan
+from idp.sync.presence.service import PresenceSync
 from idp.sync.report import EXIT_CODES, PassReport
 
 log = logging.getLogger("idp.sync")
@@ -95,7 +96,7 @@ def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
     with json_on_failure(as_json):
         service = SyncService(cli.config())
         try:
-            with _stop_on_signals() as stop:
+            with stop_on_signals() as stop:
                 report = one_pass(service, quiet=as_json, show_plan=only is not None,
                                   force=force, full=full, only=only, stop=stop,
                                   allow_deactivations=allow_deactivations)
@@ -122,19 +123,44 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     undoes changes made there. A pass that fails (Genesys Cloud unreachable, say) is logged and
     the next one tries again. A held pass is logged as an error on every pass until an
     administrator runs `sync apply --allow-deactivations N` or the source is corrected.
+    With sync.presence, agent statuses are synced to presences all along, in a thread of
+    their own.
     """
     config = cli.config()
     pause = interval or config.sync.interval
     service = SyncService(config)
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
+        presence_stop = threading.Event()
+        presence = service.presence() if config.sync.presence else None
+        thread = start_presence(service, presence, presence_stop) if presence else None
         try:
-            _run_passes(service, stop, pause, passes, config.sync.full_interval)
+            _run_passes(service, stop, pause, passes, config.sync.full_interval,
+                        after_pass=presence.listener.refresh_now if presence else None)
         finally:
+            presence_stop.set()
+            if thread is not None:
+                thread.join(timeout=30)
             service.close()
 
 
+def start_presence(service: SyncService, presence: PresenceSync,
+                   stop: threading.Event) -> threading.Thread:
+    """The presence sync in a thread of its own, on the passes' Genesys requests (one rate
+    limit); what stops it is logged, the passes go on."""
+    def body() -> None:
+        try:
+            presence.run(stop)
+        except StsError as exc:
+            log.error("presence sync stopped: %s", exc)
+            service.state.add_event("presence_stopped", f"presence sync stopped: {exc}")
+
+    thread = threading.Thread(target=body, name="presence", daemon=True)
+    thread.start()
+    return thread
+
+
 def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,
-                full_interval: int) -> None:
+                full_interval: int, after_pass: Callable[[], None] | None = None) -> None:
     done = 0
     last_full: float | None = None
     while not stop.is_set():
@@ -151,6 +177,8 @@ def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes:
             if full and not report.error:
                 last_full = started
         done += 1
+        if after_pass is not None:  # new users get their presences at once
+            after_pass()
         if passes and done >= passes:
             return
         stop.wait(pause)
@@ -165,7 +193,7 @@ def one_pass(service: SyncService, *, quiet: bool, show_plan: bool = False,
     """`service.apply(**pass_options)` with its progress shown: a bar on a terminal (log lines
     printed above it), else a line per user; with `show_plan`, the plan first. `check_plan`
     may refuse the plan (raising) before anything is done."""
-    lock = threading.Lock()
+    lock = threading.RLock()  # one writer to the terminal at a time: the bar or a log line
     bar: Any = None
     interactive = sys.stdout.isatty() and not quiet
 
@@ -205,6 +233,18 @@ def report_pass(report: PassReport) -> None:
         click.echo(f"note: {note}", err=True)
     if report.plan.held is not None:
         click.echo(f"held: {report.plan.held.message()}", err=True)
+    objects = report.objects
+    if objects is not None:
+        for problem in objects.problems:
+            click.echo(f"objects source: {problem}", err=True)
+        for note in objects.notes:
+            click.echo(f"note: {note}", err=True)
+        for action in objects.actions:
+            if action.result == "error" or action.verb == "conflict":
+                click.echo(f"{action.result if action.result == 'error' else 'conflict'}: "
+                           f"{action.line()}", err=True)
+        for held in objects.held:
+            click.echo(f"held: {held.message()}", err=True)
     click.echo(report.summary())
 
 
@@ -212,7 +252,7 @@ class _AboveTheBar(logging.Handler):
     """Writes log records above a progress bar: clear its line, write, draw it again, holding
     the lock the bar is updated under (records come from the workers' threads)."""
 
-    def __init__(self, bar: Callable[[], Any], lock: threading.Lock,
+    def __init__(self, bar: Callable[[], Any], lock: threading.RLock,
                  formatter: logging.Formatter | None) -> None:
         super().__init__()
         self._bar = bar
@@ -231,7 +271,7 @@ class _AboveTheBar(logging.Handler):
 
 
 @contextmanager
-def _logs_above(bar: Callable[[], Any], lock: threading.Lock) -> Iterator[None]:
+def _logs_above(bar: Callable[[], Any], lock: threading.RLock) -> Iterator[None]:
     """While a pass runs, route the root logger's lines above the progress bar."""
     root = logging.getLogger()
     previous = root.handlers[:]
@@ -244,7 +284,7 @@ def _logs_above(bar: Callable[[], Any], lock: threading.Lock) -> Iterator[None]:
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[threading.Event]:
     """SIGTERM and Ctrl-C finish the users in flight, then stop (a second one at once)."""
     stop = threading.Event()
 

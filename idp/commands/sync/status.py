@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -40,6 +41,10 @@ STATES = {"synced": SYNCED, "error": ERROR, "conflict": CONFLICT, "not-synced": 
           "deactivated": DEACTIVATED}
 LEVELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 WIDTH = 14  # of the health items' names
+#: Seconds after which a presence sync that recorded no health counts as not running.
+STALE_PRESENCE = 60
+#: The health lines of the object sync: (family, label), as CIC's health view names them.
+OBJECT_LINES = (("queue", "Workgroups"), ("skill", "Skills"), ("wrapup", "Wrap-up codes"))
 
 
 @click.command("status")
@@ -67,7 +72,7 @@ def status(cli: CliContext, /, user_id: str | None, wanted: str | None, history:
             elif wanted is not None:
                 _by_state(state, wanted, as_json)
             else:
-                code = _health(state, as_json)
+                code = _health(state, as_json, presence_on=cli.config().sync.presence)
         finally:
             state.close()
     if user_id is None and wanted is None:
@@ -87,7 +92,7 @@ class Health:
         self.problems.append(problem)
 
 
-def _health(state: SyncState, as_json: bool) -> int:
+def _health(state: SyncState, as_json: bool, *, presence_on: bool = False) -> int:
     health = state.health()
     counts = dict.fromkeys(STATUS_LABELS, 0)
     for user in state.users().values():
@@ -110,6 +115,14 @@ def _health(state: SyncState, as_json: bool) -> int:
         verdict.worse(1, "the last pass left users in Error or met unreadable source entries")
     if held is not None:
         verdict.worse(2, f"deactivations held: {held.message()}")
+    objects = _objects(health)
+    for object_held in objects.get("held", []):
+        verdict.worse(2, f"deletions held: {Held.from_json(object_held).message()}")
+    if objects.get("errors"):
+        verdict.worse(1, f"the last object pass had {objects['errors']} failed changes")
+    presence = _presence(health) if presence_on else {}
+    if presence.get("problem"):
+        verdict.worse(1, f"presence sync: {presence['problem']}")
     if api == "failure":
         verdict.worse(2, f"Genesys Cloud API health: {api_value}")
     for status_, label in ((ERROR, "Error"), (CONFLICT, "Conflict")):
@@ -127,6 +140,8 @@ def _health(state: SyncState, as_json: bool) -> int:
             "last_pass": _pass_json(health, "last_pass", outcome),
             "last_success": _pass_json(health, "last_success", "completed"),
             "events": [{"time": t, "kind": k, "message": m} for t, k, m in state.events()],
+            "objects": objects or None,
+            "presence": presence or None,
         })
         return verdict.level
     shown = (f"{user_sync['synced']} / {user_sync['users']} synced" if user_sync else "never")
@@ -140,6 +155,15 @@ def _health(state: SyncState, as_json: bool) -> int:
             ("API Health", api_value or "not contacted yet", api_time)]
     if held is not None:
         rows.append(("Deactivations", f"HELD: {held.message()}", health["held"][1]))
+    for family, label in OBJECT_LINES:
+        if family in objects.get("counts", {}):
+            synced, wanted = objects["counts"][family]
+            rows.append((label, f"{synced} / {wanted} synced", objects["time"]))
+    for object_held in objects.get("held", []):
+        rows.append(("Deletions", f"HELD: {Held.from_json(object_held).message()}",
+                     objects["time"]))
+    if presence:
+        rows.append(("Presence", presence["line"], presence["time"]))
     rows += [("Last pass", *health.get("last_pass", ("never", ""))),
              ("Last success", *health.get("last_success", ("never", "")))]
     state_width = min(60, max(len(r[1]) for r in rows))
@@ -156,6 +180,39 @@ def _health(state: SyncState, as_json: bool) -> int:
     click.echo(f"Status: {LEVELS[verdict.level]}"
                + (f" ({'; '.join(verdict.problems)})" if verdict.problems else ""))
     return verdict.level
+
+
+def _objects(health: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """What the last object pass left (sync.platform_objects), with its time; {} if none ran."""
+    if "objects" not in health:
+        return {}
+    value, stamp = health["objects"]
+    return {**json.loads(value), "time": stamp}
+
+
+def _presence(health: dict[str, tuple[str, str]],
+              now: datetime | None = None) -> dict[str, Any]:
+    """What the presence sync last recorded (`line` for the health view, `problem` when it
+    does not run or fails); {} if it never ran."""
+    if "presence" not in health:
+        return {}
+    value, stamp = health["presence"]
+    data = json.loads(value)
+    age = ((now or datetime.now(UTC)) - datetime.fromisoformat(
+        stamp.replace("Z", "+00:00"))).total_seconds()
+    before = data.get("last_event_seconds_before")
+    line = ("no status event yet" if before is None else
+            f"last event {round(max(0.0, age) + before)} s ago")
+    line += (f" ({data.get('subscribed', 0)} users, {data.get('written', 0)} presences "
+             f"written, {data.get('pending', 0)} waiting)")
+    problem = ""
+    if data.get("error"):
+        problem = str(data["error"])
+        line = f"Failure: {problem}"
+    elif age > STALE_PRESENCE:
+        problem = f"not running (last heard of {round(age)} s ago)"
+        line = f"not running; {line}"
+    return {**data, "time": stamp, "line": line, "problem": problem}
 
 
 def _unknown(problem: str, as_json: bool) -> None:

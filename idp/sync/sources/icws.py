@@ -40,6 +40,11 @@ class IcwsSource(UserSource):
         return cls(ServiceSession(client, settings.service_user,
                                   settings.service_password.reveal()), workgroups=workgroups)
 
+    @property
+    def service(self) -> ServiceSession:
+        """The service account's session (the object sync reads through it too)."""
+        return self._service
+
     def snapshot(self) -> Snapshot:
         # Read inside one `run`: if the session is lost, the whole list is read again.
         def read(session: IcwsSession) -> list[CicUser]:

@@ -1,0 +1,211 @@
+"""Workgroups as queues: the queue itself, its members and its wrap-up codes.
+
+The link is the queue's ``peerId``, "the ID of an associated external queue", which Genesys
+Cloud lets a listing filter on: ``<sync.authority>:<workgroup id>`` (casefolded). So a queue the
+sync created is found again after a state database was lost or a create's answer was lost, it
+can be told from another installation's, and no queue made by someone else is ever taken: a
+workgroup whose name a queue without our peerId already has is a conflict, reported and left
+alone.
+
+Members and wrap-up codes are changed only where the sync decides them: a member is added or
+removed only if the user sync links it (`managed`), a code only if the object sync links it.
+An incremental pass compares with what it last set (no request when nothing changed); ``--full``
+reads the queue's members and codes first, which also undoes changes made in Genesys Cloud.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from idp.errors import GenesysError, OutcomeUnknown
+from idp.genesys.routing import RoutingClient
+from idp.sync.objects.actions import PLANNED, Recorder
+from idp.sync.objects.desired import QUEUE, Desired, QueueWant
+from idp.sync.objects.named import ATTEMPTS, placeholder
+from idp.sync.objects.store import CONFLICT, CREATING, ERROR, SYNCED, ObjectRow, ObjectStore
+
+
+def peer_id(authority: str, workgroup_key: str) -> str:
+    return f"{authority}:{workgroup_key}"
+
+
+class QueueSync:
+    def __init__(self, client: RoutingClient, store: ObjectStore, recorder: Recorder,
+                 authority: str, full: bool, *, managed: set[str], removals: bool) -> None:
+        self._client = client
+        self._store = store
+        self._rec = recorder
+        self._authority = authority
+        self._full = full
+        self._managed = managed  # Genesys Cloud user ids the user sync links
+        self._removals = removals  # whether members and codes may be removed this pass
+        self._listed: list[dict[str, Any]] | None = None  # every queue, read once a pass
+
+    def run(self, want: Desired, code_ids: dict[str, str]) -> None:
+        """Every wanted queue linked, with its members and codes (`code_ids`: wrap-up code key
+        -> Genesys id)."""
+        rows = {r.key: r for r in self._store.rows(QUEUE)}
+        managed_codes = set(code_ids.values())
+        for queue_key, queue in sorted(want.queues.items()):
+            row = rows.get(queue_key)
+            linked = self._queue(queue, row)
+            if linked is None:
+                continue
+            queue_id, known = linked
+            codes = {code_ids[c] for c in queue.codes if c in code_ids}
+            members, member_error = self._members(queue, queue_id, known, row)
+            stored_codes, code_error = self._codes(queue, queue_id, known, row, codes,
+                                                   managed_codes)
+            problem = member_error or code_error
+            if not self._rec.dry:
+                self._store.save(ObjectRow(
+                    QUEUE, queue.key, queue.cic_id, queue.name, ERROR if problem else SYNCED,
+                    problem, queue_id, True, {"members": sorted(members),
+                                              "codes": sorted(stored_codes)}))
+
+    # -- the queue -------------------------------------------------------------------------------
+
+    def _queue(self, queue: QueueWant, row: ObjectRow | None) -> tuple[str, bool] | None:
+        """(queue id, whether its members and codes must be read); None: not linked."""
+        if row is not None and row.genesys_id and row.status not in (CREATING, CONFLICT):
+            entity = self._rec.read(lambda: self._client.queue(row.genesys_id or "")) \
+                if self._full else None
+            if self._full and entity is None:
+                self._rec.note(QUEUE, "forget", row.name, f"Genesys Cloud queue "
+                               f"{row.genesys_id} no longer exists: making it again")
+            else:
+                if row.name != queue.name:
+                    self._rename(queue, row.genesys_id, row.name, entity)
+                return row.genesys_id, self._full
+        peer = peer_id(self._authority, queue.key)
+        found = self._by_peer(peer, fresh=row is not None and row.status == CREATING)
+        if found is not None:
+            self._rec.note(QUEUE, "link", queue.name, f"found by its peerId {peer}")
+            if found.get("name") != queue.name:
+                self._rename(queue, str(found["id"]), str(found.get("name")), found)
+            return str(found["id"]), True
+        holder = self._by_name(queue.name)
+        if holder is not None:
+            message = (f"queue name {queue.name!r} belongs to Genesys Cloud queue "
+                       f"{holder.get('id')}, which cic-sts did not create: left alone")
+            self._rec.note(QUEUE, "conflict", queue.name, message)
+            if not self._rec.dry:
+                self._store.save(ObjectRow(QUEUE, queue.key, queue.cic_id, queue.name,
+                                           CONFLICT, message))
+            return None
+        return self._create(queue, peer)
+
+    def _create(self, queue: QueueWant, peer: str) -> tuple[str, bool] | None:
+        if self._rec.dry:
+            self._rec.note(QUEUE, "create", queue.name, result=PLANNED)
+            return placeholder(QUEUE, queue.name), False
+        self._store.save(ObjectRow(QUEUE, queue.key, queue.cic_id, queue.name, CREATING))
+        description = f"CIC workgroup {queue.cic_id}, synced by {self._authority}"
+        for _ in range(ATTEMPTS):
+            try:
+                entity: dict[str, Any] | None = self._client.create_queue(
+                    queue.name, peer, description)
+            except OutcomeUnknown:
+                entity = self._by_peer(peer, fresh=True)
+                if entity is None:
+                    continue  # it did not happen: safe to send again
+            except GenesysError as exc:
+                self._rec.failure(QUEUE, "create", queue.name, exc)
+                self._store.save(ObjectRow(QUEUE, queue.key, queue.cic_id, queue.name, ERROR,
+                                           str(exc)))
+                return None
+            if entity is None or not isinstance(entity.get("id"), str):
+                break
+            self._rec.done(QUEUE, "create", queue.name)
+            self._queues().append(entity)
+            self._store.save(ObjectRow(QUEUE, queue.key, queue.cic_id, queue.name, SYNCED,
+                                       "", entity["id"], True))
+            return str(entity["id"]), False
+        message = f"creating queue {queue.name}: no answer in {ATTEMPTS} tries"
+        self._rec.note(QUEUE, "create", queue.name, message, result="error")
+        self._store.save(ObjectRow(QUEUE, queue.key, queue.cic_id, queue.name, ERROR, message))
+        return None
+
+    def _rename(self, queue: QueueWant, queue_id: str, old: str,
+                entity: dict[str, Any] | None) -> None:
+        """PUT replaces the whole queue: send back what Genesys Cloud has, with the new name,
+        so that settings made there are kept."""
+        def send() -> None:
+            current = entity or self._client.queue(queue_id)
+            if current is None:
+                raise GenesysError(f"Genesys Cloud queue {queue_id} no longer exists")
+            self._client.update_queue(queue_id, {**current, "name": queue.name})
+
+        self._rec.write(QUEUE, "rename", queue.name, f"was {old!r}", send)
+
+    def _queues(self) -> list[dict[str, Any]]:
+        if self._listed is None:
+            self._listed = self._rec.read(lambda: list(self._client.queues()))
+        return self._listed
+
+    def _by_peer(self, peer: str, fresh: bool = False) -> dict[str, Any] | None:
+        """The queue with this peerId: from the pass's listing, or asked for (`fresh`: after
+        a create whose outcome is unknown)."""
+        found = (self._rec.read(lambda: list(self._client.queues(peer_id=peer))) if fresh
+                 else self._queues())
+        return next((q for q in found if q.get("peerId") == peer
+                     and isinstance(q.get("id"), str)), None)
+
+    def _by_name(self, name: str) -> dict[str, Any] | None:
+        return next((q for q in self._queues()
+                     if str(q.get("name", "")).casefold() == name.casefold()), None)
+
+    # -- members and codes -----------------------------------------------------------------------
+
+    def _members(self, queue: QueueWant, queue_id: str, read: bool,
+                 row: ObjectRow | None) -> tuple[set[str], str]:
+        """The members the sync knows the queue has afterwards, and the error, if any."""
+        if read and not queue_id.startswith("("):
+            current = self._rec.read(lambda: self._client.queue_members(queue_id))
+        else:
+            current = row.listed("members") if row is not None and not read else set()
+        current &= self._managed
+        add = queue.members - current
+        remove = (current - queue.members) if self._removals else set()
+        problem = ""
+        if add:
+            done, _ = self._rec.write("members", "add", queue.name, _users(len(add)),
+                                      lambda: self._client.change_queue_members(queue_id, add))
+            current |= add if done else set()
+            problem = "" if done or self._rec.dry else "adding members failed"
+        if remove:
+            done, _ = self._rec.write("members", "remove", queue.name, _users(len(remove)),
+                                      lambda: self._client.change_queue_members(
+                                          queue_id, remove, remove=True))
+            current -= remove if done else set()
+            problem = problem or ("" if done or self._rec.dry else "removing members failed")
+        return current, problem
+
+    def _codes(self, queue: QueueWant, queue_id: str, read: bool, row: ObjectRow | None,
+               wanted: set[str], managed: set[str]) -> tuple[set[str], str]:
+        if read and not queue_id.startswith("("):
+            current = self._rec.read(lambda: self._client.queue_wrapup_codes(queue_id))
+        else:
+            current = row.listed("codes") if row is not None and not read else set()
+        current &= managed | (row.listed("codes") if row is not None else set())
+        add = wanted - current
+        remove = (current - wanted) if self._removals else set()
+        problem = ""
+        if add:
+            done, _ = self._rec.write("queue_codes", "add", queue.name, f"{len(add)} wrap-up "
+                                      "codes", lambda: self._client.add_queue_wrapup_codes(
+                                          queue_id, add))
+            current |= add if done else set()
+            problem = "" if done or self._rec.dry else "adding wrap-up codes failed"
+        for code in sorted(remove):
+            done, _ = self._rec.write("queue_codes", "remove", queue.name, f"wrap-up code "
+                                      f"{code}", partial(self._client.remove_queue_wrapup_code,
+                                              queue_id, code))
+            current -= {code} if done else set()
+            problem = problem or ("" if done or self._rec.dry else "removing a code failed")
+        return current, problem
+
+
+def _users(count: int) -> str:
+    return f"{count} user" if count == 1 else f"{count} users"

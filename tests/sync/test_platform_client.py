@@ -1,0 +1,126 @@
+"""The Platform API clients on their own: paging as documented, errors, and one request layer
+shared with the SCIM client (one rate limit, one 429 pause, one token, one set of counters).
+httpx's MockTransport plays the server; a fake clock makes every wait measurable."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from idp.errors import OutcomeUnknown, PlatformError
+from idp.genesys.http import GenesysApi
+from idp.genesys.oauth import ClientCredentials
+from idp.genesys.presence import PresenceClient
+from idp.genesys.routing import RoutingClient
+from idp.genesys.scim import ScimClient
+from tests.sync.test_scim_client import API, LOGIN, FakeTime, Server
+
+
+def make_api(handler: Any, time_: FakeTime, **kwargs: Any) -> GenesysApi:
+    server = Server(handler)
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
+                                    sleep=time_.sleep)
+    kwargs.setdefault("rate_per_minute", 60000)
+    return GenesysApi(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
+                      rng=random.Random(1), **kwargs)
+
+
+def paged(items: list[dict[str, Any]], cap: int, *, next_uri: bool,
+          totals: bool) -> Callable[[httpx.Request], httpx.Response]:
+    """A listing that answers at most `cap` a page, whatever is asked for."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = parse_qs(urlsplit(str(request.url)).query)
+        size = min(int(query["pageSize"][0]), cap)
+        number = int(query["pageNumber"][0])
+        page: dict[str, Any] = {"entities": items[(number - 1) * size:number * size],
+                                "pageNumber": number, "pageSize": size}
+        count = -(-len(items) // size)
+        if totals:
+            page.update(total=len(items), pageCount=count)
+        if next_uri and number < count:
+            page["nextUri"] = (f"/api/v2/routing/skills?pageSize={size}&"
+                               f"pageNumber={number + 1}")
+        return httpx.Response(200, json=page)
+    return answer
+
+
+@pytest.mark.parametrize(("next_uri", "totals"), [(True, True), (True, False), (False, True)])
+def test_listings_follow_next_uri_or_page_count_whatever_the_page_size(
+        next_uri: bool, totals: bool) -> None:
+    items = [{"id": f"s{i}", "name": f"Skill {i}"} for i in range(57)]
+    api = make_api(paged(items, cap=10, next_uri=next_uri, totals=totals), FakeTime())
+    assert [s["id"] for s in RoutingClient(api).skills()] == [i["id"] for i in items]
+
+
+def test_a_next_uri_outside_the_api_is_refused() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"entities": [{"id": "a"}],
+                                         "nextUri": "https://elsewhere.example/steal"})
+    with pytest.raises(PlatformError, match="outside the API"):
+        list(RoutingClient(make_api(answer, FakeTime())).skills())
+
+
+def test_errors_name_the_request_and_the_permission() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": "Missing permission", "code": "forbidden"})
+    with pytest.raises(PlatformError, match="routing:skill:assign") as caught:
+        RoutingClient(make_api(answer, FakeTime())).add_user_skills("u1", {"s1": 3.0})
+    assert caught.value.status == 403 and caught.value.code == "forbidden"
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again() -> None:
+    sent = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return httpx.Response(502, json={"message": "bad gateway"})
+    with pytest.raises(OutcomeUnknown):
+        RoutingClient(make_api(answer, FakeTime())).create_queue("Support", "peer", "d")
+    assert sent == ["POST"]
+
+
+def test_queue_members_go_100_a_request_and_user_skills_50() -> None:
+    bodies: list[tuple[str, str, list[Any]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        import json
+
+        bodies.append((request.method, request.url.query.decode(),
+                       json.loads(request.content)))
+        return httpx.Response(204)
+    client = RoutingClient(make_api(answer, FakeTime()))
+    assert client.change_queue_members("q1", {f"u{i:03}" for i in range(250)}) == 3
+    assert [len(b) for _, _, b in bodies] == [100, 100, 50]
+    assert client.change_queue_members("q1", {"u1"}, remove=True) == 1
+    assert bodies[-1][1] == "delete=true"
+    bodies.clear()
+    assert client.add_user_skills("u1", {f"s{i:02}": 2.0 for i in range(60)}) == 2
+    assert [(m, len(b)) for m, _, b in bodies] == [("PATCH", 50), ("PATCH", 10)]
+
+
+def test_scim_and_platform_requests_share_one_pace_one_pause_and_one_count() -> None:
+    time_ = FakeTime()
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"}, json={})])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        first = next(answers, None)
+        if first is not None and "/presences/bulk" in request.url.path:
+            return first
+        if request.url.path.startswith("/api/v2/scim"):
+            return httpx.Response(200, json={"id": "u1", "meta": {"version": "1"}})
+        return httpx.Response(200, json=[])
+    api = make_api(answer, time_, rate_per_minute=60)  # one a second, to see the pacing
+    scim, presence = ScimClient(API, api.credentials, api=api), PresenceClient(api)
+    start = time_.now
+    presence.put_presences([{"id": "u1", "sourceId": "s", "presenceDefinition": {"id": "d"}}])
+    scim.get_user("u1")
+    # the 429 on the presence request held the SCIM request back too: 7 s, then paced
+    assert time_.now - start >= 7
+    assert scim.stats.snapshot() == {"successful": 2, "failed": 0, "retried": 1}
+    assert scim.waits == 1 and scim.stats is presence.api.stats
