@@ -43,7 +43,7 @@ import httpx
 
 from idp.errors import GenesysError, GenesysUnavailable, OutcomeUnknown
 from idp.genesys.oauth import ClientCredentials
-from idp.genesys.ratelimit import TokenBucket, retry_after
+from idp.genesys.ratelimit import TokenBucket, backoff, retry_after
 from idp.timestamps import utc_now
 
 #: Network failures in a row (over all threads) after which the connection counts as lost.
@@ -227,10 +227,8 @@ class GenesysApi:
         self.stats.count(retried=1 if retried else 0, failed=0 if retried else 1)
 
     def backoff(self, retry: int) -> float:
-        """Exponential backoff with "equal jitter": half of the step fixed, half random, so
-        that retries both back off and spread out."""
-        step = min(self._backoff_cap, self._backoff_base * 2.0 ** (retry - 1))
-        return step / 2 + self._rng.uniform(0.0, step / 2)
+        """The wait before retry number `retry` (`ratelimit.backoff`, this client's steps)."""
+        return backoff(retry, self._backoff_base, self._backoff_cap, self._rng)
 
     def _say_wait(self, seconds: float, log: logging.Logger) -> None:
         with self._lock:

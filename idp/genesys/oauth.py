@@ -14,7 +14,6 @@ so that an unreachable login host is a lost connection too.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from idp.errors import GenesysAuthError, GenesysUnavailable
-from idp.genesys.ratelimit import retry_after
+from idp.genesys.ratelimit import backoff, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class ClientCredentials:
         for attempt in range(TOKEN_ATTEMPTS):
             if attempt:
                 self._sleep(wait)
-            wait = min(8.0, 0.5 * 2 ** (attempt + 1)) * random.uniform(0.5, 1.0)  # by default
+            wait = backoff(attempt + 1, 1.0, 8.0)  # unless a 429 says how long
             started = self._clock()
             try:
                 answer = self._http.post(

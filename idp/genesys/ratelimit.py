@@ -13,6 +13,7 @@ arrivals at the server, does not push one request too many into a server-side mi
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -84,3 +85,11 @@ def retry_after(answer: httpx.Response) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def backoff(retry: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds before retry number `retry` (1, 2, ...): exponential backoff with "equal jitter",
+    half of the step fixed and half random, so that retries both back off and spread out. The
+    one policy for every request to Genesys Cloud, API and token alike."""
+    step = min(cap, base * 2.0 ** (retry - 1))
+    return step / 2 + (rng or random).uniform(0.0, step / 2)

@@ -423,3 +423,15 @@ def test_conflicts_are_counted_by_who_answers_them() -> None:
     client.count_conflict(retried=True)
     client.count_conflict(retried=False)
     assert client.stats.snapshot() == {"successful": 0, "failed": 1, "retried": 1}
+
+
+def test_one_backoff_policy_for_api_and_token_requests() -> None:
+    """Equal jitter: retry n waits between half and all of min(cap, base * 2^(n-1))."""
+    from idp.genesys.ratelimit import backoff
+
+    rng = random.Random(7)
+    for retry, (low, high) in enumerate([(0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0),
+                                         (4.0, 8.0)], start=1):
+        waits = [backoff(retry, 1.0, 8.0, rng) for _ in range(200)]
+        assert low <= min(waits) and max(waits) <= high
+        assert max(waits) - min(waits) > (high - low) / 2  # spread out, not one value
