@@ -27,7 +27,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from idp.auth.base import AuthBackend
-from idp.cic.icws import IcwsClient, IcwsSession, SessionLost, deadline
+from idp.cic.deadline import deadline
+from idp.cic.icws import IcwsClient, IcwsSession, SessionLost
 from idp.cic.service import ServiceSession
 from idp.config import IcwsSettings
 from idp.errors import BackendUnavailable

@@ -14,11 +14,11 @@ the next server too. No server is tried twice in one logon, and trying the serve
 Time limits are deadlines, not limits between two bytes: httpx's ``timeout`` applies to each read,
 so a server that sends one byte a second would hold a request for ever. Every ICWS request ends
 `IcwsClient.timeout` seconds after it started at the latest, whatever the server does; the
-connections of the client's own transport check the calling thread's deadline (`deadline`)
-before every connect, read and write, and a request that runs out of time fails like one that got
-no answer. A whole logon (`IcwsClient.authenticate`, `IcwsClient.logon_with_token`: the servers
-of the pair, the record read, perhaps by a service session that must be reopened, and the logoff)
-shares one deadline, `IcwsClient.logon_timeout` = failover_timeout + 2 x timeout seconds.
+connections of the client's own transport (`idp.cic.deadline`) check the calling thread's
+deadline before every connect, read and write, and a request that runs out of time fails like one
+that got no answer. A whole logon (`IcwsClient.authenticate`, `IcwsClient.logon_with_token`: the
+servers of the pair, the record read, perhaps by a service session that must be reopened, and the
+logoff) shares one deadline, `IcwsClient.logon_timeout` = failover_timeout + 2 x timeout seconds.
 
 Plain HTTP sends passwords in clear text; the configuration must ask for it
 (``icws.allow_plain_http``), and then passwords go only to the configured servers: an
@@ -41,18 +41,16 @@ import http.cookiejar
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-import httpcore
 import httpx
 
+from idp.cic.deadline import DeadlineTransport, deadline, time_left
 from idp.cic.errors import (
     IcwsError,
     IcwsUnavailable,
@@ -134,7 +132,7 @@ class IcwsClient:
             cookies=_refusing_jar(),
             follow_redirects=False,
             trust_env=False,  # CIC is on the local network: no proxy variables, no SSL_CERT_FILE
-            transport=transport or _DeadlineTransport(
+            transport=transport or DeadlineTransport(
                 tls_context(ca_file) if scheme == "https" else None),
         )
 
@@ -397,103 +395,6 @@ def _read_own_record(session: IcwsSession, user_id: str,
         raise IcwsUnavailable(f"CIC ({session.server}) accepted the logon of {user_id!r} but "
                               "has no user record for it")
     return user
-
-
-_DEADLINE: ContextVar[float | None] = ContextVar("icws_deadline", default=None)
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Every ICWS request this thread makes within the block is over `seconds` from now, or at
-    the deadline of an enclosing block if that is earlier: the connections of `IcwsClient`'s own
-    transport fail a connect, read or write that would run past it, as a timeout."""
-    end = time.monotonic() + seconds
-    outer = _DEADLINE.get()
-    token = _DEADLINE.set(end if outer is None else min(end, outer))
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
-
-
-def time_left() -> float | None:
-    """Seconds to the deadline of the enclosing `deadline` block (negative: passed), or None."""
-    end = _DEADLINE.get()
-    return None if end is None else end - time.monotonic()
-
-
-def _capped(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
-    """`timeout`, shortened to the time left before the thread's deadline; `error` if none is."""
-    left = time_left()
-    if left is None:
-        return timeout
-    if left <= 0:
-        raise error("the deadline of the ICWS request passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every operation ends by the calling thread's deadline. A read is one
-    ``recv`` (on a TLS socket: one record, which CPython bounds as a whole), so no read runs
-    past the deadline however slowly the server sends."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _capped(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _capped(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        # CPython bounds the whole handshake by the socket timeout, not each read of it.
-        return _DeadlineStream(self._stream.start_tls(
-            ssl_context, server_hostname, _capped(timeout, httpcore.ConnectTimeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._backend = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._backend.connect_tcp(
-            host, port, _capped(timeout, httpcore.ConnectTimeout), local_address,
-            socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None,
-                            ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._backend.connect_unix_socket(
-            path, _capped(timeout, httpcore.ConnectTimeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's own transport, on connections that honour the thread's `deadline`. httpx has no
-    public way to give its transport a network backend, so the connection pool it built is
-    replaced by one built alike with `_DeadlineBackend` (the deadline tests would fail if an
-    httpx release stopped using it)."""
-
-    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
-        super().__init__(verify=ssl_context or False, trust_env=False)
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20,
-                              keepalive_expiry=5.0)  # httpx's defaults
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context, max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=_DeadlineBackend())
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:

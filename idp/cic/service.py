@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from idp.cic.icws import IcwsClient, IcwsSession, IcwsUnavailable, SessionLost, time_left
+from idp.cic.deadline import time_left
+from idp.cic.icws import IcwsClient, IcwsSession, IcwsUnavailable, SessionLost
 from idp.errors import AuthenticationFailed
 
 log = logging.getLogger(__name__)
