@@ -18,7 +18,7 @@ INTRO = """\
 # Settings
 
 For the administrator who writes `cic-sts.toml`. Generated from the settings registry
-(`idp/config/sections.py`) by `make docs`; do not edit by hand.
+(`idp/config/sections.py`, `sync_section.py`) by `make docs`; do not edit by hand.
 
 One TOML file (`--config FILE`, else `$CIC_STS_CONFIG`, else `./cic-sts.toml`, else
 `/etc/cic-sts/cic-sts.toml`) holds every setting, validated before anything starts: an unknown
