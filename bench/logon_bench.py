@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,10 @@ from idp.auth.hashing import hasher_for  # noqa: E402
 from idp.auth.local import LocalDirectory  # noqa: E402
 from idp.config import DirectorySettings, load_config  # noqa: E402
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
-from idp.proxy.check import find_nginx, with_temp_paths  # noqa: E402
+from idp.proxy.check import with_temp_paths  # noqa: E402
 from idp.users import CicUser  # noqa: E402
 from tests.conftest import hidden, write_config  # noqa: E402
-from tests.servers import free_port, pair_port, stop, sts_server, wait_until_responds  # noqa: E402
+from tests.servers import free_port, nginx_running, pair_port, sts_server  # noqa: E402
 
 PAIR = ("127.0.0.2", "127.0.0.3")
 PASSWORD = "a long shift-start passphrase"
@@ -81,21 +81,6 @@ def seed(database: Path, count: int) -> None:
             [(f"agent{i:05}", f"Agent {i}", f"agent{i:05}@example.com", row[0], row[1], row[1])
              for i in range(1, count)])
     conn.close()
-
-
-@contextmanager
-def nginx(conf: Path, prefix: Path, url: str) -> Any:
-    out = (prefix / "nginx.out").open("wb")
-    process = subprocess.Popen(
-        [find_nginx(), "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"),
-         "-g", f"daemon off; pid {prefix}/nginx.pid;"],
-        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_responds(url, timeout=15, process=process)
-        yield process
-    finally:
-        stop(process)
-        out.close()
 
 
 @dataclass
@@ -234,7 +219,7 @@ audit_log = ""
         servers = [stack.enter_context(sts_server(path, f"{address}:{port}",
                                                   folder / f"sts-{address}.log"))
                    for address in PAIR]
-        stack.enter_context(nginx(conf, prefix, base + "/healthz"))
+        stack.enter_context(nginx_running(conf, prefix, base + "/healthz"))
         masters = [server.pid for server in servers]
         url = base + "/ICNotifierIDP/login?" + authn_query(SP_BASE, base)
         users = [f"agent{i:05}" for i in range(args.users)]

@@ -47,9 +47,14 @@ def write_public(path: Path, data: bytes) -> None:
 
 def _self_signed(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, common_name: str,
                  names: list[str], days: int, server_auth: bool) -> x509.Certificate:
+    # Each certificate's subject is its own (serialNumber): the pair's two self-signed
+    # certificates, concatenated into one trust file for nginx, share their common name, and
+    # OpenSSL looks a trust anchor up by subject, so two alike would hide one of them.
+    serial = x509.random_serial_number()
     subject = x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cic-sts"),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, f"{serial:x}"[:64]),
     ])
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -57,7 +62,7 @@ def _self_signed(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, common_nam
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial)
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -134,3 +134,23 @@ def redis_server(port: int, log: Path) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop(process)
+
+
+@contextmanager
+def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Real nginx in the foreground (`daemon off`), pid and startup log in `prefix`; stopped
+    (fast shutdown, then SIGKILL to its process group) whatever happens."""
+    from idp.proxy.check import find_nginx
+
+    executable = find_nginx()
+    log = (prefix / "nginx.out").open("wb")
+    process = subprocess.Popen(
+        [executable, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"),
+         "-g", f"daemon off; pid {prefix}/nginx.pid;"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_responds(url, timeout=15, process=process)
+        yield process
+    finally:
+        stop(process)
+        log.close()

@@ -34,16 +34,16 @@ from idp.cli import cli
 from idp.commands.sso_form import sso_form_values
 from idp.config import Config, load_config
 from idp.demo.sp import DemoIdp, create_demo_sp
-from idp.proxy.check import find_nginx, with_temp_paths
+from idp.proxy.check import with_temp_paths
 from idp.saml.metadata import METADATA_PATH, SSO_PATH
 from tests.conftest import PASSWORD, seed_users, write_config
 from tests.servers import (
     flask_server,
     free_port,
+    nginx_running,
     pair_port,
     stop,
     sts_server,
-    wait_until_responds,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,24 +66,6 @@ class Proxied:
     def served_logons(self, address: str) -> int:
         """Logon-page requests in one instance's own access log (gunicorn's)."""
         return self.sts_logs[address].read_text().count('"GET /ICNotifierIDP/login"')
-
-
-@contextmanager
-def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Real nginx in the foreground (`daemon off`), pid and startup log in `prefix`; stopped
-    (fast shutdown, then SIGKILL to its process group) whatever happens."""
-    executable = find_nginx()
-    log = (prefix / "nginx.out").open("wb")
-    process = subprocess.Popen(
-        [executable, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"),
-         "-g", f"daemon off; pid {prefix}/nginx.pid;"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_responds(url, timeout=15, process=process)
-        yield process
-    finally:
-        stop(process)
-        log.close()
 
 
 @pytest.fixture(scope="module")
