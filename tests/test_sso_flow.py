@@ -20,6 +20,7 @@ from tests.conftest import (
     Sp,
     form_action,
     hidden,
+    now_instant,
     post_form,
     redirect_query,
 )
@@ -116,7 +117,7 @@ def test_response_for_genesys_carries_organization_and_audience(client: FlaskCli
     xml = (
         '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
         'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_g1" Version="2.0" '
-        f'IssueInstant="2026-01-01T00:00:00Z" AssertionConsumerServiceURL="{GENESYS_LOGIN}/saml">'
+        f'IssueInstant="{now_instant()}" AssertionConsumerServiceURL="{GENESYS_LOGIN}/saml">'
         f"<saml:Issuer>{GENESYS_RPI}</saml:Issuer></samlp:AuthnRequest>")
     page = client.get(LOGIN, query_string=redirect_query(xml, "genesys-state"), **HTTPS)
     answer = log_on(client, page.text)

@@ -52,6 +52,7 @@ OPTIONS: dict[str, str] = {
     "verify_upstream": "--no-verify-upstream",
     "redirect_http": "--redirect-http",
     "log_dir": "--log-dir",
+    "outer_proxies": "--outer-proxy",
 }
 
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -102,6 +103,8 @@ class ProxyInputs:
     log_dir: str = "/var/log/nginx"
     #: Not an option (browsers type plain-HTTP addresses without a port); `check` moves it.
     redirect_port: int = 80
+    #: Networks of an outer proxy whose ININ-REMAP-BASE-URL is passed on (CIDR, normalized).
+    outer_proxies: tuple[str, ...] = ()
 
     @property
     def server_name(self) -> str:
@@ -241,6 +244,7 @@ class _Validator:
             upstream_name=name,
             redirect_http=redirect_http,
             log_dir=self._log_dir(),
+            outer_proxies=self._outer_proxies(),
         )
         return Validated(inputs, self.warnings)
 
@@ -316,6 +320,26 @@ class _Validator:
         if not isinstance(given.value, str):
             raise ProxyConfigError(f"{given.source}: expected a host name, got {given.value!r}")
         return host(given.value, given.source)
+
+    def _outer_proxies(self) -> tuple[str, ...]:
+        given = self.given.get("outer_proxies")
+        if given is None or not given.value:
+            return ()
+        values = given.value
+        if isinstance(values, str) or not isinstance(values, list | tuple):
+            raise ProxyConfigError(f"{given.source}: expected a list of addresses, got "
+                                   f"{values!r}")
+        networks = []
+        for value in values:
+            bad = _first_bad(str(value), re.compile(r"[0-9A-Fa-f.:/]"))
+            try:
+                if bad is not None:
+                    raise ValueError(describe(bad))
+                networks.append(str(ipaddress.ip_network(str(value), strict=False)))
+            except ValueError:
+                raise ProxyConfigError(f"{given.source}: {value!r} is not an address or CIDR "
+                                       "network") from None
+        return tuple(dict.fromkeys(networks))
 
     def _listen_address(self) -> str | None:
         text = self._str("listen_address")

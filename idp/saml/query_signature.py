@@ -14,11 +14,10 @@ from urllib.parse import unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from idp.errors import SamlRequestError
-from idp.saml.signing import SIG_ALG_RSA_SHA256
+from idp.saml.algorithms import QUERY_SIGNATURE_HASHES, refusal
 
 PROTOCOL_PARAMETERS = frozenset({"SAMLRequest", "SAMLResponse", "RelayState", "SigAlg",
                                  "Signature"})
@@ -43,15 +42,19 @@ def check_query_signature(raw_query: str, message: str, certificates: tuple[str,
 
     `message` is ``SAMLRequest`` or ``SAMLResponse``; `certificates` are base64 DER from the
     SP's metadata. Raises `SamlRequestError` when it is signed but the signature cannot be
-    verified with them, or uses an algorithm other than RSA-SHA256.
+    verified with them, or uses an algorithm other than RSA with SHA-256, -384 or -512 (the
+    ones `idp.saml.algorithms` lists, as the HTTP-POST binding accepts them).
     """
     raw = raw_parameters(raw_query)
     if "Signature" not in raw:
         return False
     if not certificates:
         return False  # nothing to check it with; treated like an unsigned request
-    if unquote_plus(raw.get("SigAlg", "")) != SIG_ALG_RSA_SHA256:
-        raise SamlRequestError("the request is signed with an algorithm other than RSA-SHA256")
+    sig_alg = unquote_plus(raw.get("SigAlg", ""))
+    problem = refusal(sig_alg)
+    if problem:
+        raise SamlRequestError(problem)
+    digest = QUERY_SIGNATURE_HASHES[sig_alg]
     signed = "&".join(f"{name}={raw[name]}" for name in (message, "RelayState", "SigAlg")
                       if name in raw).encode()
     try:
@@ -66,7 +69,7 @@ def check_query_signature(raw_query: str, message: str, certificates: tuple[str,
         if not isinstance(key, rsa.RSAPublicKey):
             continue
         try:
-            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, signed, padding.PKCS1v15(), digest())
             return True
         except InvalidSignature:
             continue
