@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,7 +63,9 @@ class MemoryStore(Store):
     MAX_KEYS = 100_000  # bounds memory under a flood of distinct user IDs or addresses
     FULL = 1 << 30  # what `hit` answers when it cannot count: more than any limit
 
-    def __init__(self, max_keys: int = MAX_KEYS, protect_from: int = 1) -> None:
+    def __init__(self, max_keys: int = MAX_KEYS, protect_from: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, int]] = {}  # key -> (expires, count)
         self._evictable: dict[str, None] = {}  # counters below protect_from, oldest first
@@ -112,7 +114,7 @@ class MemoryStore(Store):
         return len(self._entries)
 
     def add_once(self, key: str, ttl: int) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if self._live(key, now) is not None or not self._make_room(now):
                 return False
@@ -120,7 +122,7 @@ class MemoryStore(Store):
             return True
 
     def hit(self, key: str, window: int) -> int:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             entry = self._live(key, now)
             if entry is None:
@@ -132,13 +134,13 @@ class MemoryStore(Store):
 
     def unhit(self, key: str) -> None:
         with self._lock:
-            entry = self._live(key, time.monotonic())
+            entry = self._live(key, self._clock())
             if entry is not None and entry[1] > 0:
                 self._set(key, entry[0], entry[1] - 1, evictable=True)  # counters only
 
     def count(self, key: str) -> int:
         with self._lock:
-            entry = self._live(key, time.monotonic())
+            entry = self._live(key, self._clock())
             return entry[1] if entry else 0
 
     def clear(self, key: str) -> None:
