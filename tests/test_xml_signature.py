@@ -107,3 +107,14 @@ def test_a_malformed_signature_is_a_clear_refusal(
         value.getparent().remove(value)  # schema-invalid Signature
     with pytest.raises(SamlRequestError, match="does not verify"):
         check_message_signature(root, (body(pair[1]),))
+
+
+def test_a_signature_that_is_not_the_roots_own_is_refused(
+        pair: tuple[rsa.RSAPrivateKey, x509.Certificate]) -> None:
+    """A wrapped signed message inside an unsigned one (XSW4): refused, not read as unsigned."""
+    wrapper = etree.fromstring(REQUEST.replace(b'ID="_req1"', b'ID="_outer"'))
+    wrapper.append(signed(*pair))
+    with pytest.raises(SamlRequestError, match="not its own"):
+        check_message_signature(wrapper, (body(pair[1]),))
+    with pytest.raises(SamlRequestError, match="not its own"):
+        check_message_signature(wrapper, ())  # even with no certificate to check it with

@@ -7,7 +7,9 @@ maintained XML-DSig implementation, against the certificates in the SP's metadat
 certificate the message brings along), and held to a narrow shape so that what is verified is
 what the rest of the STS reads:
 
-- the Signature is a direct child of the message's root element, and there is one Reference;
+- the Signature is a direct child of the message's root element, the only one in the message
+  (a Signature anywhere else is a wrapped copy of another message, and refused even when the
+  root is unsigned), and there is one Reference;
 - that Reference covers the root element itself (URI "#<root ID>", or "" for the document), and
   no other element carries the same ID;
 - RSA with SHA-256 or stronger, digests SHA-256 or stronger;
@@ -59,9 +61,15 @@ def check_message_signature(root: etree._Element, certificates: tuple[str, ...])
     enveloped signature, which then verified with one of `certificates` (base64 DER from the
     SP's metadata). Raises `SamlRequestError` for a signature that does not verify, or does not
     cover the whole message."""
-    signature = root.find(f"{{{DS}}}Signature")
-    if signature is None:
+    signatures = list(root.iter(f"{{{DS}}}Signature"))
+    if any(s.getparent() is not root for s in signatures) or len(signatures) > 1:
+        # A legitimate request has at most one, right under its root; one anywhere else is a
+        # wrapped copy of a signed message (XSW), whatever the root itself carries.
+        raise SamlRequestError("the request carries a signature that is not its own (only one "
+                               "is allowed, as a direct child of the request)")
+    if not signatures:
         return False
+    signature = signatures[0]
     if not certificates:
         return False  # nothing to check it with; treated like an unsigned request
     message_id = root.get("ID")
