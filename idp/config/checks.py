@@ -101,6 +101,10 @@ def nameid_format(value: str) -> str | None:
 
 def _check_saml(config: Config) -> None:
     idp = config.idp
+    if idp.entity_id and (len(idp.entity_id) > 256 or ":" not in idp.entity_id
+                          or any(ord(c) < 0x21 for c in idp.entity_id)):
+        raise ConfigError(f"idp.entity_id: {idp.entity_id[:80]!r} must be an absolute URI of "
+                          "at most 256 characters (saml2int SDP-G04), such as https://sts.example")
     if not 1 <= idp.request_max_age <= 3600:
         raise ConfigError(f"idp.request_max_age: must be 1-3600, got {idp.request_max_age}")
     if idp.request_clock_skew > 900:

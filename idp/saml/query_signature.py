@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from idp.errors import SamlRequestError
-from idp.saml.algorithms import QUERY_SIGNATURE_HASHES, refusal
+from idp.saml.algorithms import MIN_RSA_BITS, QUERY_SIGNATURE_HASHES, refusal
 
 PROTOCOL_PARAMETERS = frozenset({"SAMLRequest", "SAMLResponse", "RelayState", "SigAlg",
                                  "Signature"})
@@ -66,8 +66,8 @@ def check_query_signature(raw_query: str, message: str, certificates: tuple[str,
             key = x509.load_der_x509_certificate(base64.b64decode(body)).public_key()
         except ValueError:
             continue
-        if not isinstance(key, rsa.RSAPublicKey):
-            continue
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+            continue  # saml2int SDP-MD06: RSA keys of 2048 bits or more
         try:
             key.verify(signature, signed, padding.PKCS1v15(), digest())
             return True

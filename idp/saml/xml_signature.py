@@ -28,13 +28,14 @@ import logging
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from idp.errors import SamlRequestError
-from idp.saml.algorithms import refusal
+from idp.saml.algorithms import MIN_RSA_BITS, refusal
 from idp.saml.constants import DS
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def check_message_signature(root: etree._Element, certificates: tuple[str, ...])
             certificate = x509.load_der_x509_certificate(base64.b64decode(body))
         except (binascii.Error, ValueError):
             continue
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+            continue  # saml2int SDP-MD06: RSA keys of 2048 bits or more
         # A metadata certificate is a container for the SP's key (the SAML metadata
         # interoperability profile): its dates are not checked, as on the Redirect binding, so
         # the check is made at a moment the certificate is valid.

@@ -11,8 +11,9 @@ the persistent and transient formats. One that names another principal is answer
 UnknownPrincipal and ends nothing.
 
 The logout then goes on to every other SP of the session (`idp.web.slo`) and is answered with
-a signed LogoutResponse at the SP's registered logout endpoint, Success or PartialLogout, unless
-the SP asked for none (the Asynchronous extension).
+a signed LogoutResponse at the SP's registered logout endpoint (HTTP-Redirect when it has one,
+as saml2int wants), Success or PartialLogout, unless the SP asked for none (the Asynchronous
+extension).
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from flask import Blueprint, g, make_response, render_template, request, session
 from werkzeug.wrappers import Response
 
 from idp.errors import SamlRequestError
-from idp.saml.constants import NAMEID_EMAIL, STATUS_REQUESTER, STATUS_UNKNOWN_PRINCIPAL
+from idp.saml.constants import (
+    BINDING_REDIRECT,
+    NAMEID_EMAIL,
+    STATUS_REQUESTER,
+    STATUS_UNKNOWN_PRINCIPAL,
+)
 from idp.saml.metadata import LOGOUT_PATH
 from idp.saml.request import LogoutRequest, parse_instant, parse_logout_request
 from idp.web import i18n, monitoring, slo
@@ -90,14 +96,12 @@ def _logout_request() -> Response:
                     "session; the session is kept", sp.entity_id)
         if message.asynchronous:
             return _log_off_page()
-        return slo.deliver(slo.answer_logout(sp, received.binding, message.id,
-                                             received.relay_state, STATUS_UNKNOWN_PRINCIPAL,
-                                             top=STATUS_REQUESTER))
+        return slo.deliver(slo.answer_logout(sp, message.id, received.relay_state,
+                                             STATUS_UNKNOWN_PRINCIPAL, top=STATUS_REQUESTER))
     others = [p for p in participants() if p.sp != sp.entity_id]
     initiator: dict[str, Any] = {"sp": sp.entity_id, "id": message.id,
-                                 "rs": received.relay_state, "b": received.binding,
-                                 "async": message.asynchronous}
-    if not message.asynchronous and slo.endpoint(sp, received.binding) is None:
+                                 "rs": received.relay_state, "async": message.asynchronous}
+    if not message.asynchronous and slo.endpoint(sp, BINDING_REDIRECT) is None:
         raise SamlRequestError(f"service provider {sp.entity_id!r} has no SingleLogoutService "
                                "registered, so its logout cannot be answered")
     _end_session(f"a LogoutRequest from {sp.entity_id!r}", sp.entity_id)

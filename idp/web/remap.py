@@ -47,7 +47,7 @@ class RemapPolicy:
             log.warning("ignored %s from untrusted address %s", HEADER, remote_addr)
             return Remap(self.default_base, refused=f"{HEADER} sent by an address that is not "
                          "a trusted proxy (server.trusted_proxies)")
-        value = header.strip().rstrip("/")
+        value = header.strip(" \t").rstrip("/")  # str.strip() would also eat NEL (U+0085)
         problem = base_url_problem(value)
         if problem is None and self.allowed and value not in self.allowed:
             problem = "is not in server.remap_allowed_bases"

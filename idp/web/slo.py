@@ -54,7 +54,7 @@ REQUEST_LIFETIME = 300  # NotOnOrAfter of the LogoutRequests sent
 
 
 def begin(initiator: dict[str, Any] | None, others: list[Participant]) -> Response:
-    """Start propagating to `others`; `initiator` ({sp, id, rs, b, async}) is the SP whose
+    """Start propagating to `others`; `initiator` ({sp, id, rs, async}) is the SP whose
     LogoutRequest started it, None for the Log Off page."""
     session["slo"] = {"back": initiator, "todo": [p.dump() for p in others], "done": [],
                       "wait": None, "t": time.time()}
@@ -140,7 +140,7 @@ def _finish(state: dict[str, Any]) -> Response:
     if back is None or back.get("async"):
         return _results(done, None)
     sp = sts().registry.get(back["sp"])
-    answer = answer_logout(sp, back["b"], back["id"], back.get("rs"),
+    answer = answer_logout(sp, back["id"], back.get("rs"),
                            None if complete else STATUS_PARTIAL_LOGOUT)
     return deliver(answer) if complete else _results(done, (sp.name, answer))
 
@@ -155,13 +155,12 @@ class Delivery:
     fields: tuple[tuple[str, str], ...] = ()
 
 
-def answer_logout(sp: ServiceProvider, binding: str, in_response_to: str,
-                  relay_state: str | None, second: str | None,
-                  top: str = STATUS_SUCCESS) -> Delivery:
-    """The signed LogoutResponse to `sp`, at its logout endpoint (the binding the request came
-    by, if it has one), with status `top` (and `second`)."""
+def answer_logout(sp: ServiceProvider, in_response_to: str, relay_state: str | None,
+                  second: str | None, top: str = STATUS_SUCCESS) -> Delivery:
+    """The signed LogoutResponse to `sp` at its logout endpoint, by HTTP-Redirect when it has
+    one (saml2int SDP-IDP28), with status `top` (and `second`)."""
     ctx = sts()
-    found = endpoint(sp, binding)
+    found = endpoint(sp, BINDING_REDIRECT)
     if found is None:
         raise SamlRequestError(f"service provider {sp.entity_id!r} has no SingleLogoutService "
                                "registered, so its logout cannot be answered")
