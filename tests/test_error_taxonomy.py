@@ -126,3 +126,9 @@ def test_a_launch_without_a_launch_sp_is_a_server_fault(tmp_path: Path, key_dir:
     answer = client.get("/ICNotifierIDP/launch", query_string={"target": "collaborate"},
                         **HTTPS)
     assert answer.status_code == 500 and "launch.service_provider" not in answer.text
+
+
+def test_flasks_own_answers_stay_what_they_are(client: FlaskClient) -> None:
+    """The handler for the unforeseen leaves HTTP's own answers alone (404, 405)."""
+    assert client.get("/nothing-here", **HTTPS).status_code == 404
+    assert client.put(LOGIN, **HTTPS).status_code == 405

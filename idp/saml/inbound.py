@@ -21,6 +21,7 @@ Rules (SAML Core 3.2.1 and Bindings 3.4.5.2 / 3.5.5.2):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -72,9 +73,10 @@ class Received(Generic[M]):
     binding: str
 
 
-def binding_of(raw_query: str, form: Mapping[str, str], parameter: str) -> str | None:
-    """Which binding carries `parameter` (SAMLRequest or SAMLResponse), or None."""
-    if parameter in raw_parameters(raw_query):
+def binding_of(raw: Mapping[str, str], form: Mapping[str, str], parameter: str) -> str | None:
+    """Which binding carries `parameter` (SAMLRequest or SAMLResponse), or None; `raw` is the
+    query as `raw_parameters` reads it."""
+    if parameter in raw:
         return BINDING_REDIRECT
     return BINDING_POST if parameter in form else None
 
@@ -87,7 +89,7 @@ def receive(raw_query: str, form: Mapping[str, str], parameter: str,
     `parse`, from a registered SP, checked as the module says. Raises `SamlRequestError`
     (or `UnknownServiceProvider`) for anything that is not acceptable."""
     raw = raw_parameters(raw_query)  # also refuses a protocol parameter given twice
-    binding = binding_of(raw_query, form, parameter)
+    binding = binding_of(raw, form, parameter)
     if binding is None:
         raise SamlRequestError(f"no {parameter} in the request")
     if binding == BINDING_REDIRECT:
@@ -99,7 +101,7 @@ def receive(raw_query: str, form: Mapping[str, str], parameter: str,
     message = parse(xml, policy.max_bytes)
     sp = registry.get(message.issuer)
     if binding == BINDING_REDIRECT:
-        signed = check_query_signature(raw_query, parameter, sp.certificates)
+        signed = check_query_signature(raw_query, parameter, sp.certificates, raw)
     else:  # parsed a second time for the signature, on this less used binding
         signed = check_message_signature(parse_untrusted(xml, policy.max_bytes, "SAML message"),
                                          sp.certificates)
@@ -130,6 +132,7 @@ def _check_destination(message: Message, signed: bool, destinations: Collection[
                                "not this identity provider's address for it")
 
 
+@functools.lru_cache(maxsize=512)  # the same few addresses, on every request
 def _endpoint(url: str) -> tuple[str, str, int | None, str] | None:
     """What identifies an endpoint: scheme, host (any case), port (the default filled in) and
     path. The query is left out: SPs differ in whether they keep `?loginType=saml`."""

@@ -37,15 +37,17 @@ def raw_parameters(raw_query: str) -> dict[str, str]:
     return raw
 
 
-def check_query_signature(raw_query: str, message: str, certificates: tuple[str, ...]) -> bool:
+def check_query_signature(raw_query: str, message: str, certificates: tuple[str, ...],
+                          raw: dict[str, str] | None = None) -> bool:
     """Whether the Redirect-binding message in `raw_query` was signed (True) or not (False).
 
     `message` is ``SAMLRequest`` or ``SAMLResponse``; `certificates` are base64 DER from the
     SP's metadata. Raises `SamlRequestError` when it is signed but the signature cannot be
     verified with them, or uses an algorithm other than RSA with SHA-256, -384 or -512 (the
-    ones `idp.saml.algorithms` lists, as the HTTP-POST binding accepts them).
+    ones `idp.saml.algorithms` lists, as the HTTP-POST binding accepts them). `raw` is
+    `raw_parameters(raw_query)`, when the caller has it already.
     """
-    raw = raw_parameters(raw_query)
+    raw = raw if raw is not None else raw_parameters(raw_query)
     if "Signature" not in raw:
         return False
     if not certificates:

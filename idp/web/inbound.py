@@ -10,7 +10,7 @@ from flask import g, request
 
 from idp.errors import SamlRequestError
 from idp.saml.inbound import M, Policy, Received, binding_of, receive
-from idp.saml.query_signature import PROTOCOL_PARAMETERS
+from idp.saml.query_signature import PROTOCOL_PARAMETERS, raw_parameters
 from idp.saml.registry import ServiceProvider
 from idp.web.context import sts
 
@@ -30,8 +30,9 @@ def form() -> dict[str, str]:
 
 
 def carried(parameter: str) -> str | None:
-    """The binding that carries `parameter` in this request, or None."""
-    return binding_of(raw_query(), form(), parameter)
+    """The binding that carries `parameter` in this request, or None. A protocol parameter
+    given twice, in the query or in the form, is refused."""
+    return binding_of(raw_parameters(raw_query()), form(), parameter)
 
 
 def receive_message(parameter: str, parse: Callable[[bytes, int], M], path: str,

@@ -44,6 +44,7 @@ from idp.web.context import sts
 from idp.web.inbound import carried, receive_message
 from idp.web.pages import logon_page, message_page, post_page
 from idp.web.state import (
+    Participant,
     PendingLogon,
     StsSession,
     add_participant,
@@ -176,12 +177,11 @@ def _format(pending: PendingLogon) -> str:
 
 
 def _name_id(pending: PendingLogon, sp: ServiceProvider, user: CicUser,
-             session: StsSession) -> NameId:
+             known: Participant | None) -> NameId:
     """The NameID `sp` gets: the format chosen when the request came, its value for this user;
-    the transient one this SP already has in this session, if any."""
+    the transient one this SP already has in this session (`known`), if any."""
     ctx = sts()
     fmt = _format(pending)
-    known = participant(sp.entity_id) if session.kept else None
     transient = known.name_id if known and known.format == NAMEID_TRANSIENT else None
     if fmt == NAMEID_PERSISTENT and not pending.allow_create and \
             not ctx.issued_name_ids.known(sp.entity_id, user.user_id):
@@ -201,8 +201,9 @@ def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) ->
     sp = ctx.registry.get(pending.sp)
     if not user.email and _format(pending) == NAMEID_EMAIL:
         return message_page("no_email_title", "no_email", status=403)
+    known = participant(sp.entity_id) if session.kept else None
     try:
-        subject = _name_id(pending, sp, user, session)
+        subject = _name_id(pending, sp, user, known)
     except SamlStatusError as refusal:
         return status_response(pending, refusal)
     attributes = {"email": user.email} if user.email else {}
@@ -210,8 +211,8 @@ def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) ->
         attributes["OrganizationName"] = sp.organization_name
     if pending.service_name:
         attributes["ServiceName"] = pending.service_name
-    session_index = (add_participant(sp.entity_id, subject).session_index if session.kept
-                     else session.session_index)
+    session_index = (add_participant(sp.entity_id, subject, known).session_index
+                     if session.kept else session.session_index)
     idp = ctx.config.idp
     xml = build_response(
         ResponseParams(

@@ -148,11 +148,12 @@ def participant(sp: str) -> Participant | None:
     return next((p for p in participants() if p.sp == sp), None)
 
 
-def add_participant(sp: str, name_id: NameId) -> Participant:
+def add_participant(sp: str, name_id: NameId, known: Participant | None = None) -> Participant:
     """Record that `sp` received `name_id` in this session, with a session index of its own;
-    the record already there when the SP and NameID are the same (the session is then not
-    written again: the hot path of a logged-on user stays free of cookie writes)."""
-    known = participant(sp)
+    the record already there (`known`, when the caller looked it up) when the SP and NameID are
+    the same: the session is then not written again, so the hot path of a logged-on user stays
+    free of cookie writes."""
+    known = known if known is not None else participant(sp)
     if known is not None and (known.name_id, known.format) == (name_id.value, name_id.format):
         return known
     added = Participant(sp, name_id.value, name_id.format, "_" + secrets.token_hex(16))
