@@ -221,10 +221,11 @@ audit_log = ""
                    for address in PAIR]
         stack.enter_context(nginx_running(conf, prefix, base + "/healthz"))
         masters = [server.pid for server in servers]
-        url = base + "/ICNotifierIDP/login?" + authn_query(SP_BASE, base)
         users = [f"agent{i:05}" for i in range(args.users)]
         steps = []
         for rate in (float(r) for r in args.rates.split(",")):
+            # A fresh AuthnRequest for each step: one older than idp.request_max_age is refused.
+            url = base + "/ICNotifierIDP/login?" + authn_query(SP_BASE, base)
             step = asyncio.run(run_step(url, rate, args.step_seconds, users, masters,
                                         args.clients))
             steps.append(step)
@@ -235,6 +236,7 @@ audit_log = ""
         if not sustained:
             raise SystemExit("not even the lowest rate was sustained")
         peak = max(s.offered for s in sustained)
+        url = base + "/ICNotifierIDP/login?" + authn_query(SP_BASE, base)
         final = asyncio.run(run_step(url, round(peak * 0.8, 1), args.final_seconds, users,
                                      masters, args.clients))
         per_cpu = final.completed / final.server_cpu

@@ -70,10 +70,13 @@ def process_tree_cpu(pid: int) -> float:
 
 
 def authn_query(sp_base: str, sts_base: str) -> str:
+    """An unsigned HTTP-Redirect AuthnRequest issued now: the STS refuses one whose IssueInstant
+    is older than idp.request_max_age (300 s), so build a fresh one for each run."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     xml = (
         '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
         'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_bench1" Version="2.0" '
-        f'IssueInstant="2026-01-01T00:00:00Z" Destination="{sts_base}{SSO_PATH}" '
+        f'IssueInstant="{now}" Destination="{sts_base}{SSO_PATH}" '
         f'AssertionConsumerServiceURL="{sp_base}/acs">'
         f"<saml:Issuer>{sp_base}/metadata</saml:Issuer></samlp:AuthnRequest>")
     deflated = zlib.compress(xml.encode())[2:-4]
@@ -229,7 +232,8 @@ def main() -> None:
             variant.cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
     def measure(url: str, cookie: str, seconds: int) -> dict[str, float]:
-        return run_wrk(url, cookie, args.connections, seconds, args.wrk_threads)
+        fresh = url.split("?")[0] + "?" + authn_query(sp_base, config.public_base_url)
+        return run_wrk(fresh, cookie, args.connections, seconds, args.wrk_threads)
 
     names = [n for n in args.serving.split(",") if n]
     serving = summary(compare(names, config_path, folder, prepare, measure, process_tree_cpu,
@@ -269,7 +273,7 @@ def main() -> None:
         ("in process, pysaml2 default (xmlsec1)",
          f"{r['in_process_pysaml2_xmlsec1_per_s']:9.1f} Responses/s"),
         ("ratio HTTPS per server core / openssl",
-         f"{r['ratio_https_per_core_to_openssl']:.2f} (target >= 0.50)"),
+         f"{r['ratio_https_per_core_to_openssl']:.2f}"),
         ("ratio HTTPS / pysaml2 default path",
          f"{r['ratio_https_to_pysaml2_default']:.1f}x (target >= 25)"),
     ]

@@ -1,7 +1,13 @@
 """One exception root for everything cic-sts reports to a person.
 
-The CLI turns a `StsError` into one clear line and a non-zero exit; the web layer turns
-`SamlRequestError` and friends into an error page with an id that is also in the log.
+The CLI turns a `StsError` into one clear line and a non-zero exit. The web layer sorts errors
+in two kinds, by class, never by a number an error happens to carry:
+
+- `ClientError`: the request is at fault. Answered with its `http_status` (4xx) and its message,
+  which is written for the person and says nothing about the server.
+- everything else (`ServerError`, any other `StsError`, any other exception): answered 5xx with
+  a reference and a plain sentence (`page_message`, a key of the page catalogs); the detail
+  goes only to the log, under that reference.
 """
 
 
@@ -10,6 +16,19 @@ class StsError(Exception):
 
     #: Process exit code used by the CLI.
     exit_code = 1
+
+
+class ClientError(StsError):
+    """The request cannot be accepted: a 4xx answer that shows the message."""
+
+    http_status = 400
+
+
+class ServerError(StsError):
+    """The server cannot answer right now: a 5xx answer with a reference, detail in the log."""
+
+    http_status = 500
+    page_message = "server_error"
 
 
 class ConfigError(StsError):
@@ -35,36 +54,51 @@ class AuthenticationFailed(StsError):
     """User ID or password rejected. Deliberately carries no detail about which."""
 
 
-class BackendUnavailable(StsError):
+class BackendUnavailable(ServerError):
     """The authentication backend (CIC) could not be reached."""
 
-
-class StateUnavailable(StsError):
-    """The shared state store (Redis) cannot be reached; `status` is the HTTP answer."""
-
-    status = 503
+    http_status = 503
+    page_message = "backend_unavailable"
 
 
-class UnusableUserRecord(StsError):
-    """A user's directory record holds something an assertion cannot carry."""
+class StateUnavailable(ServerError):
+    """The shared state store (Redis) cannot be reached."""
 
-    status = 422
+    http_status = 503
+    page_message = "state_unavailable"
 
 
-class SamlError(StsError):
-    """A SAML message could not be accepted; `status` is the HTTP status to answer with."""
+class UnusableUserRecord(ServerError):
+    """A user's directory record holds something an assertion cannot carry (the directory's
+    data is at fault, not the request: the administrator must correct it)."""
 
-    status = 400
+    page_message = "unusable_record"
+
+
+class SamlError(ClientError):
+    """A SAML message could not be accepted."""
 
 
 class SamlRequestError(SamlError):
     """The SAML request is malformed, oversized or otherwise unacceptable."""
 
 
+class SamlStatusError(SamlError):
+    """A valid request this IdP cannot satisfy (NoPassive, InvalidNameIDPolicy,
+    NoAuthnContext): answered to the SP's registered ACS with a signed Response carrying
+    `saml_status` under the top-level `top`, not with an error page."""
+
+    def __init__(self, saml_status: str, message: str,
+                 top: str = "urn:oasis:names:tc:SAML:2.0:status:Responder") -> None:
+        super().__init__(message)
+        self.saml_status = saml_status
+        self.top = top
+
+
 class UnknownServiceProvider(SamlError):
     """The request names an SP, or an ACS URL, that is not registered."""
 
-    status = 403
+    http_status = 403
 
 
 class ProxyConfigError(StsError):
@@ -90,11 +124,12 @@ class OutcomeUnknown(GenesysError):
 
 
 class ScimError(GenesysError):
-    """Genesys Cloud answered a SCIM request with an error (`status`, `scim_type`)."""
+    """Genesys Cloud answered a SCIM request with an error: `genesys_status` is the HTTP status
+    Genesys Cloud answered with (never ours), `scim_type` its scimType."""
 
-    def __init__(self, message: str, status: int, scim_type: str = "") -> None:
+    def __init__(self, message: str, genesys_status: int, scim_type: str = "") -> None:
         super().__init__(message)
-        self.status = status
+        self.genesys_status = genesys_status
         self.scim_type = scim_type
 
 

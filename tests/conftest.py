@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import shutil
 import zlib
@@ -168,6 +169,12 @@ class Sp:
 def sp(config: Config) -> Sp:
     return Sp(SP_BASE, DemoIdp(config.entity_id, config.public_base_url + SSO_PATH,
                                config.idp.signing_certificate.read_text()))
+
+
+def now_instant(offset: int = 0) -> str:
+    """An IssueInstant `offset` seconds from now, as SAML writes it."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def redirect_query(xml: str, relay_state: str | None = None) -> dict[str, str]:

@@ -59,8 +59,13 @@ def authn_request_xml(
     nameid_format: object = NAMEID_EMAIL,
     force_authn: object = _OMIT,
     is_passive: object = _OMIT,
+    allow_create: object = "true",
+    sp_name_qualifier: object = None,
+    authn_context: tuple[str, ...] = (),
+    comparison: str | None = None,
 ) -> bytes:
-    """An AuthnRequest; pass ``None`` to leave an attribute (or the Issuer / NameIDPolicy) out."""
+    """An AuthnRequest; pass ``None`` to leave an attribute (or the Issuer / NameIDPolicy) out.
+    `authn_context`: the class references of a RequestedAuthnContext (with `comparison`)."""
     root = etree.Element(f"{{{SAMLP}}}AuthnRequest", nsmap={"samlp": SAMLP, "saml": SAML})
     attributes = {
         "ID": request_id,
@@ -79,8 +84,17 @@ def authn_request_xml(
     if issuer is not None:
         etree.SubElement(root, f"{{{SAML}}}Issuer").text = str(issuer)
     if nameid_format is not None:
-        etree.SubElement(root, f"{{{SAMLP}}}NameIDPolicy", Format=str(nameid_format),
-                         AllowCreate="true")
+        policy = etree.SubElement(root, f"{{{SAMLP}}}NameIDPolicy", Format=str(nameid_format))
+        if allow_create is not None:
+            policy.set("AllowCreate", str(allow_create))
+        if sp_name_qualifier is not None:
+            policy.set("SPNameQualifier", str(sp_name_qualifier))
+    if authn_context:
+        requested = etree.SubElement(root, f"{{{SAMLP}}}RequestedAuthnContext")
+        if comparison is not None:
+            requested.set("Comparison", comparison)
+        for ref in authn_context:
+            etree.SubElement(requested, f"{{{SAML}}}AuthnContextClassRef").text = ref
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")  # type: ignore[no-any-return]
 
 

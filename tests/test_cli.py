@@ -65,6 +65,20 @@ def test_init_writes_config_and_keys(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".*.tmp"))  # no temporary files left behind
 
 
+def test_init_sets_the_remap_allow_list_and_a_persistent_id_key(tmp_path: Path) -> None:
+    """Issue 12, item 11: without an allow-list a trusted proxy's header could name any site;
+    persistent NameIDs need a key of their own, which --force never replaces."""
+    config_file = tmp_path / "cic-sts.toml"
+    init_ok(config_file)
+    config = load_config(config_file)
+    assert config.server.remap_allowed_bases == ["https://sts.example.com:8043"]
+    key = config.idp.persistent_id_secret.file
+    assert key is not None and key.is_file() and len(key.read_text().strip()) == 64
+    before = key.read_text()
+    init_ok(config_file, "--force")
+    assert key.read_text() == before
+
+
 def test_each_init_gets_its_own_sync_authority(tmp_path: Path) -> None:
     """Two installations on one Genesys Cloud organization must not share the link authority:
     each one's sync would take the other's users for its own removed ones."""

@@ -336,3 +336,15 @@ def test_the_reference_shows_choices_ranges_and_secret_defaults() -> None:
 def test_choices_and_ranges_come_from_the_registry(tmp_path: Path, text: str,
                                                    expected: str) -> None:
     assert expected in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[idp]\nentity_id = "sts.example.com"', "absolute URI of at most 256"),  # saml2int SDP-G04
+    (f'[idp]\nentity_id = "https://{"a" * 260}"', "absolute URI of at most 256"),
+    ("[idp]\nrequest_max_age = 0", "idp.request_max_age: must be 1-3600"),
+    ("[idp]\nrequest_clock_skew = 3600", "idp.request_clock_skew: must be 0-900"),
+    ('[idp]\ntechnical_contact = "nobody"', "is not an e-mail address"),
+    ('[idp]\nerror_url = "http://insecure.example/help"', "must be an https URL"),
+])
+def test_saml_settings_are_checked(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in refused(tmp_path, text)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request
 
 from idp.config import load_config
-from idp.demo.sp import create_demo_sp
+from idp.demo.sp import create_demo_sp, sp_metadata
 from idp.saml.metadata import SSO_PATH
 from tests.conftest import ADMIN_URL, INBOX_URL, PASSWORD, launch_settings, seed_users, write_config
 from tests.servers import flask_server, free_port, sts_server
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 class Stack:
     sts: str
     sp: str
+    sp2: str  # a second demo SP, on another host name (its own cookies), for Single Logout
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +34,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[S
     from idp.commands.demo import demo_idp
 
     folder = tmp_path_factory.mktemp("e2e")
-    sts_port, sp_port = free_port(), free_port()
-    sp_base = f"https://127.0.0.1:{sp_port}"
+    sts_port, sp_port, sp2_port = free_port(), free_port(), free_port()
+    sp_base, sp2_base = f"https://127.0.0.1:{sp_port}", f"https://localhost:{sp2_port}"
     path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
                         extra=launch_settings(sp_base))
     config = load_config(path)
+    (folder / "sp2.xml").write_bytes(sp_metadata(sp2_base, demo_idp(config)))
+    path.write_text(path.read_text() + '\n[[service_providers]]\nmetadata = "sp2.xml"\n')
+    config = load_config(path)
     seed_users(config.directory.database)
     sp_app = create_demo_sp(sp_base, demo_idp(config))
+    sp2_app = create_demo_sp(sp2_base, demo_idp(config))
     certs = folder / "certs"
     with sts_server(path, f"127.0.0.1:{sts_port}", folder / "sts.log"), \
-            flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"):
-        yield Stack(sts=config.public_base_url, sp=sp_base)
+            flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"), \
+            flask_server(sp2_app, "localhost", sp2_port, certs / "tls.crt", certs / "tls.key"):
+        yield Stack(sts=config.public_base_url, sp=sp_base, sp2=sp2_base)
 
 
 @dataclass
@@ -156,3 +162,22 @@ def test_single_logout_ends_the_sts_session(stack: Stack, tab: Tab) -> None:
     assert "Not logged in" in page.inner_text("#status")
     page.click("#login_redirect")
     page.wait_for_selector("#password")  # the next AuthnRequest needs the password again
+
+
+def test_single_logout_reaches_every_sp_of_the_session(stack: Stack, tab: Tab) -> None:
+    """Issue 12, item 6: logged on to two SPs, a logout from one ends the other's session too,
+    through the browser: SP1 -> STS -> SP2's logout service -> STS -> SP1."""
+    page = tab.page
+    log_on_through_sp(stack, page)
+    page.goto(stack.sp2 + "/login")  # the STS session answers: no password
+    page.wait_for_url(stack.sp2 + "/")
+    assert page.inner_text("#email") == "alice@example.com"
+    page.goto(stack.sp + "/")
+    page.click("#single_logout")
+    page.wait_for_selector("#slo_done")  # SP1 got the STS's signed LogoutResponse: Success
+    assert any(r.url.startswith(stack.sp2 + "/sls?SAMLRequest=") for r in tab.requests)
+    assert any(r.url.startswith(stack.sts + "/ICNotifierIDP/logout?SAMLResponse=")
+               for r in tab.requests)
+    page.goto(stack.sp2 + "/")
+    assert "Not logged in" in page.inner_text("#status")  # SP2 ended its own session
+    assert tab.posted_passwords() == 1

@@ -68,6 +68,24 @@ def test_ready_values_exit_0_with_fingerprints_and_what_is_sent(public: Path) ->
     assert "Target URL: https://sts.example.com/PureConnect/ICNotifierIDP/login" in result.stdout
 
 
+def test_endpoint_compression_and_request_signing_are_explained(public: Path,
+                                                                 key_dir: Path) -> None:
+    """Issue 12, items 17 and 18: what each setting means for cic-sts, and what it says now."""
+    result = run(public)
+    assert "Endpoint Compression (what Genesys Cloud does on the wire is not documented" in \
+        result.stdout
+    assert "  Off: the AuthnRequest may arrive base64 without DEFLATE" in result.stdout
+    assert "  On:  the AuthnRequest arrives DEFLATE-compressed" in result.stdout
+    assert "Off here: cic-sts accepts unsigned AuthnRequests from Genesys Cloud" in result.stdout
+    text = public.read_text().replace(
+        'login_base_url = "https://login.genesys.test"\n',
+        f'login_base_url = "https://login.genesys.test"\nsp_certificate = '
+        f'"{key_dir / "tls.crt"}"\n')
+    public.write_text(text)
+    signed = run(public)
+    assert "On here: cic-sts requires signed AuthnRequests from Genesys Cloud" in signed.stdout
+
+
 def test_json_has_stable_keys(public: Path) -> None:
     document = json.loads(run(public, "--json").stdout)
     assert list(document) == [

@@ -86,4 +86,5 @@ def test_state_dir_puts_every_writable_file_there(tmp_path: Path) -> None:
     config = load_config(config_file)
     assert config.directory.database.parent == state
     assert config.sync.state_database.parent == state
+    assert config.idp.nameid_database.parent == state
     assert config.idp.signing_key.parent == tmp_path / "etc" / "certs"

@@ -71,6 +71,14 @@ def test_configured_trusted_proxy(tmp_path: Path) -> None:
     ("https://cic.example.com/sts\r\nSet-Cookie: a=b", "control"),
     ("https://cic.example.com/\"><script>", "quotes"),
     ("https://cic.example.com/sts/../admin", ".."),
+    ("https://cic.example.com/sts/%2e%2e/admin", "percent-encoded"),  # issue 12, item 11
+    ("https://cic.example.com/sts/%2E%2e", "percent-encoded"),
+    ("https://cic.example.com/sts/%252e%252e/admin", "percent-encoded"),
+    ("https://cic.example.com/sts%2fadmin", "percent-encoded"),
+    ("https://cic.example.com/sts\x85", "control"),  # C1 controls: NEL
+    ("https://cic.example.com/sts\x9b31m", "control"),  # CSI
+    ("https://cic.example.com/st\u00e9", "ASCII"),
+    ("https://xn--bcher-kva.example/\u202e", "ASCII"),
     ("https://cic.example.com:99999/sts", "not a valid URL"),
     ("", "https://"),
 ])
@@ -97,3 +105,23 @@ def test_allow_list_does_not_let_untrusted_addresses_in(tmp_path: Path) -> None:
     remap = p.resolve(PROXY_BASE, "203.0.113.9")
     assert remap.base_url == DEFAULT
     assert remap.refused is not None
+
+
+def test_the_public_base_is_always_allowed_beside_the_list(tmp_path: Path) -> None:
+    """`init` writes the STS's own base into the list; the proxy's base, once configured as
+    server.public_base_url, is accepted without also being listed."""
+    p = policy(tmp_path, public_base_url=PROXY_BASE,
+               remap_allowed_bases=["https://sts.example.com:8043"])
+    assert p.resolve(PROXY_BASE, "127.0.0.1") == Remap(PROXY_BASE)
+    assert p.resolve("https://sts.example.com:8043", "127.0.0.1").refused is None
+    assert p.resolve("https://phishing.example", "127.0.0.1").refused is not None
+
+
+def test_a_clean_header_is_believed_only_when_nothing_is_configured(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        open_policy = policy(tmp_path)
+    assert "remap_allowed_bases and server.public_base_url are empty" in caplog.text
+    assert open_policy.resolve("https://anything.example", "127.0.0.1").refused is None

@@ -71,6 +71,7 @@ def test_request_fields_are_parsed(binding: str) -> None:
         force_authn=False,
         is_passive=False,
         nameid_format=NAMEID_EMAIL,
+        allow_create=True,
     )
 
 
@@ -129,9 +130,25 @@ def test_bad_base64(binding: str, encoded: str) -> None:
         decode_message(encoded, binding, MAX)
 
 
-def test_post_payload_given_to_redirect_decoder() -> None:
-    encoded = post_encode(authn_request_xml())  # base64 but not DEFLATE-compressed
-    with pytest.raises(SamlRequestError, match="not DEFLATE-compressed"):
+def test_plain_base64_xml_is_accepted_on_the_redirect_binding() -> None:
+    """Issue 12, item 18: Genesys Cloud with Endpoint Compression off may send the SAMLRequest
+    base64 without DEFLATE."""
+    xml = authn_request_xml()
+    assert decode_message(post_encode(xml), BINDING_REDIRECT, MAX) == xml
+    with_bom = b"\xef\xbb\xbf\n  " + xml
+    assert decode_message(post_encode(with_bom), BINDING_REDIRECT, MAX) == with_bom
+
+
+def test_plain_xml_on_the_redirect_binding_has_the_same_size_limit() -> None:
+    big = authn_request_xml().replace(b"</samlp:AuthnRequest>",
+                                      b"<x>" + b"a" * MAX + b"</x></samlp:AuthnRequest>")
+    with pytest.raises(SamlRequestError, match=f"larger than {MAX} bytes"):
+        parse_authn_request(decode_message(post_encode(big), BINDING_REDIRECT, MAX * 2), MAX)
+
+
+def test_neither_deflate_nor_xml_is_refused_on_the_redirect_binding() -> None:
+    encoded = base64.b64encode(b"\x00\x01 not xml, not deflate").decode()
+    with pytest.raises(SamlRequestError, match="neither DEFLATE-compressed"):
         decode_message(encoded, BINDING_REDIRECT, MAX)
 
 

@@ -413,7 +413,7 @@ def test_resolve_acs_exact_url() -> None:
 def test_resolve_acs_unregistered_url(url: str) -> None:
     with pytest.raises(UnknownServiceProvider) as info:
         SP.resolve_acs(authn(acs_url=url))
-    assert info.value.status == 403
+    assert info.value.http_status == 403
 
 
 def test_resolve_acs_by_index() -> None:

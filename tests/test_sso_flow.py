@@ -21,6 +21,7 @@ from tests.conftest import (
     Sp,
     form_action,
     hidden,
+    now_instant,
     post_form,
     redirect_query,
 )
@@ -117,7 +118,7 @@ def test_response_for_genesys_carries_organization_and_audience(client: FlaskCli
     xml = (
         '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
         'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_g1" Version="2.0" '
-        f'IssueInstant="2026-01-01T00:00:00Z" AssertionConsumerServiceURL="{GENESYS_LOGIN}/saml">'
+        f'IssueInstant="{now_instant()}" AssertionConsumerServiceURL="{GENESYS_LOGIN}/saml">'
         f"<saml:Issuer>{GENESYS_RPI}</saml:Issuer></samlp:AuthnRequest>")
     page = client.get(LOGIN, query_string=redirect_query(xml, "genesys-state"), **HTTPS)
     answer = log_on(client, page.text)
@@ -321,7 +322,7 @@ def test_post_page_is_the_template_rendered_with_the_values(
     from flask import g, render_template
 
     from idp.web import i18n
-    from idp.web.sso import post_page
+    from idp.web.pages import post_page
 
     acs, value = "https://sp.example.test/acs?a=1&b=\"2\"", "PHNhbWxw+/=="
     with client.application.test_request_context(f"/?lang={lang}"):

@@ -27,7 +27,7 @@ import pytest
 
 from idp.config import load_config
 from idp.saml.metadata import SSO_PATH
-from tests.conftest import hidden, seed_users, write_config
+from tests.conftest import hidden, now_instant, seed_users, write_config
 from tests.helpers import authn_request_xml, redirect_encode
 from tests.servers import free_port, sts_server
 
@@ -173,7 +173,7 @@ def test_a_body_that_trickles_is_cut_at_its_deadline(server: Server) -> None:
 
 def test_a_wrong_password_writes_no_traceback(server: Server) -> None:
     base = f"https://{server.host}:{server.port}"
-    xml = authn_request_xml(destination=f"{base}{SSO_PATH}")
+    xml = authn_request_xml(destination=f"{base}{SSO_PATH}", issue_instant=now_instant())
     with httpx.Client(verify=False) as client:
         page = client.get(f"{base}{SSO_PATH}", params={"SAMLRequest": redirect_encode(xml)})
         assert page.status_code == 200, page.text

@@ -22,9 +22,10 @@ REQUEST = (b'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protoc
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 
 
-def key_and_certificate(days_from_now: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def key_and_certificate(days_from_now: int, bits: int = 2048
+                        ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A key with a self-signed certificate that ends `days_from_now` days from now."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sp.example.test")])
     end = dt.datetime.now(dt.UTC) + dt.timedelta(days=days_from_now)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
@@ -107,3 +108,34 @@ def test_a_malformed_signature_is_a_clear_refusal(
         value.getparent().remove(value)  # schema-invalid Signature
     with pytest.raises(SamlRequestError, match="does not verify"):
         check_message_signature(root, (body(pair[1]),))
+
+
+def test_a_signature_that_is_not_the_roots_own_is_refused(
+        pair: tuple[rsa.RSAPrivateKey, x509.Certificate]) -> None:
+    """A wrapped signed message inside an unsigned one (XSW4): refused, not read as unsigned."""
+    wrapper = etree.fromstring(REQUEST.replace(b'ID="_req1"', b'ID="_outer"'))
+    wrapper.append(signed(*pair))
+    with pytest.raises(SamlRequestError, match="not its own"):
+        check_message_signature(wrapper, (body(pair[1]),))
+    with pytest.raises(SamlRequestError, match="not its own"):
+        check_message_signature(wrapper, ())  # even with no certificate to check it with
+
+
+def test_a_key_under_2048_bits_verifies_nothing() -> None:
+    """saml2int SDP-MD06: an SP's RSA key must have 2048 bits or more, on either binding."""
+    import base64 as b64
+    from urllib.parse import urlencode
+
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from idp.saml.query_signature import check_query_signature
+
+    key, weak = key_and_certificate(300, bits=1024)
+    with pytest.raises(SamlRequestError, match="does not verify"):
+        check_message_signature(signed(key, weak), (body(weak),))
+    query = urlencode([("SAMLRequest", "x"),
+                       ("SigAlg", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")])
+    signature = key.sign(query.encode(), padding.PKCS1v15(), hashes.SHA256())
+    raw = f"{query}&{urlencode([('Signature', b64.b64encode(signature).decode())])}"
+    with pytest.raises(SamlRequestError, match="does not verify"):
+        check_query_signature(raw, "SAMLRequest", (body(weak),))

@@ -18,6 +18,7 @@ from idp.commands.sso_form import (
     sso_provider,
     terraform,
 )
+from idp.config import Config
 from idp.errors import StsError
 from idp.observe.certificates import expiry_warnings
 
@@ -88,6 +89,33 @@ def _print_form(cli: CliContext, provider: SsoProvider) -> None:
     click.echo("  NameID and attribute email: the user's business e-mail")
     click.echo(f"  OrganizationName: {provider.organization_name or '(set genesys.organization)'}")
     click.echo(f"  ServiceName: {provider.service_name or '(none; launches send their own)'}")
+    for line in _settings_explained(cli.config()):
+        click.echo(line)
+
+
+def _settings_explained(config: Config) -> list[str]:
+    """What the two switches of the form mean for cic-sts, and what this configuration says."""
+    g = config.genesys
+    signed = g is not None and (g.sp_certificate is not None or g.sp_metadata is not None)
+    return [
+        "",
+        "Endpoint Compression (what Genesys Cloud does on the wire is not documented; cic-sts "
+        "accepts both):",
+        "  Off: the AuthnRequest may arrive base64 without DEFLATE on the HTTP-Redirect "
+        "binding, or by HTTP-POST;",
+        "       cic-sts accepts a plain base64 SAMLRequest on the Redirect binding, with the "
+        "same size limit (idp.max_message_bytes).",
+        "  On:  the AuthnRequest arrives DEFLATE-compressed on the HTTP-Redirect binding, as "
+        "the SAML bindings specify.",
+        "",
+        "Sign Authentication Requests:",
+        "  On here: cic-sts requires signed AuthnRequests from Genesys Cloud, checked with "
+        "genesys.sp_certificate / genesys.sp_metadata."
+        if signed else
+        "  Off here: cic-sts accepts unsigned AuthnRequests from Genesys Cloud. To require "
+        "signed ones, turn it on and set genesys.sp_certificate (or genesys.sp_metadata) to "
+        "Genesys Cloud's SP certificate.",
+    ]
 
 
 def _apply(cli: CliContext, provider: SsoProvider, yes: bool) -> None:

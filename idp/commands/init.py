@@ -26,13 +26,18 @@ TEMPLATE = """\
 [server]
 machine_names = [{machine_names}]
 port = {port}
-{bind}
+{bind}# The only ININ-REMAP-BASE-URL values believed, besides server.public_base_url (set
+# that to the proxy's public base, https://<public host>/PureConnect, behind a proxy).
+remap_allowed_bases = [{own_base}]
+
 [idp]
 # Genesys Cloud's "Provider's Issuer URI". Behind a proxy, use https://<public host>.
 entity_id = {entity_id}
 signing_certificate = "certs/saml-signing.crt"
 signing_key = "certs/saml-signing.key"
 session_secret = {{ file = "certs/session.secret" }}
+persistent_id_secret = {{ file = "certs/persistent-id.secret" }}
+nameid_database = {nameid_database}
 
 [directory]
 database = {database}
@@ -89,6 +94,7 @@ def render_config(options: InitOptions) -> str:
     names = list(options.machine_names) or [socket.getfqdn(), "localhost", "127.0.0.1"]
     state = options.state_dir
     database = str(state / "cic-users.db") if state else "cic-users.db"
+    nameid_database = str(state / "cic-nameids.db") if state else "cic-nameids.db"
     # The link authority is unique, so that two installations on one organization (a lab, the
     # other site) never take each other's Genesys Cloud users for their own removed ones.
     sync = (f"\n[sync]\nauthority = \"cic-sts/{secrets.token_hex(4)}\"\n"
@@ -103,12 +109,15 @@ def render_config(options: InitOptions) -> str:
                                  organization=_toml_string(organization))
     sps = "".join(f"\n[[service_providers]]\nmetadata = {_toml_string(str(p.resolve()))}\n"
                   for p in options.sp_metadata)
+    host = f"[{names[0]}]" if ":" in names[0] else names[0]
     return TEMPLATE.format(
         machine_names=", ".join(_toml_string(n) for n in names),
+        own_base=_toml_string(f"https://{host}:{options.port or 8043}"),
         port=options.port or 8043,
         bind=f"bind = {_toml_string(options.bind)}\n" if options.bind else "",
         entity_id=_toml_string(options.entity_id or f"https://{names[0]}"),
-        database=_toml_string(database), sync=sync, audit=audit, genesys=genesys,
+        database=_toml_string(database), nameid_database=_toml_string(nameid_database),
+        sync=sync, audit=audit, genesys=genesys,
         service_providers=sps)
 
 
@@ -186,6 +195,9 @@ def generate_keys(config: Config, force: bool) -> list[KeyFile]:
     ]
     if config.idp.session_secret.file is not None:
         results.append(generate_secret(config.idp.session_secret.file, force))
+    if config.idp.persistent_id_secret.file is not None:
+        # Never replaced, not even with --force: every SP would see its users as new ones.
+        results.append(generate_secret(config.idp.persistent_id_secret.file, force=False))
     return results
 
 

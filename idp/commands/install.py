@@ -5,7 +5,7 @@ from it (as root); run again after an upgrade, it changes nothing that is alread
 keeps the configuration and keys.
 
     /etc/cic-sts/              root:cic-sts 0750  configuration (read-only to the service)
-    /etc/cic-sts/certs/*.key   root:cic-sts 0640  private keys and the session secret
+    /etc/cic-sts/certs/*.key   root:cic-sts 0640  private keys, session and persistent-ID secrets
     /var/lib/cic-sts/          cic-sts:cic-sts 0750  databases (the only writable data)
     /var/log/cic-sts/          cic-sts:cic-sts 0750  the audit log
     /etc/systemd/system/       cic-sts.service, cic-sts-sync.service, cic-sts-sync-apply.*
@@ -141,7 +141,8 @@ def install_service(machine_names: tuple[str, ...], port: int | None, bind: str 
     config = load_config(config_file)
     echo_keys(generate_keys(config, force=False))
     secure(config_file, 0, gid, 0o640)
-    for key in (config.idp.signing_key, config.server.tls_key, config.idp.session_secret.file):
+    for key in (config.idp.signing_key, config.server.tls_key, config.idp.session_secret.file,
+                config.idp.persistent_id_secret.file):
         if key is not None:  # the service group reads them; nobody else
             secure(key, 0, gid, 0o640)
     for cert in (config.idp.signing_certificate, config.server.tls_certificate):

@@ -58,6 +58,9 @@ def proxy() -> None:
 @click.option("--redirect-http/--no-redirect-http", default=None,
               help="Also listen on port 80 and redirect to HTTPS.")
 @click.option("--log-dir", metavar="DIR", help="Folder of nginx's logs (default /var/log/nginx).")
+@click.option("--outer-proxy", "outer_proxies", multiple=True, metavar="CIDR",
+              help="An outer proxy in front of this one whose ININ-REMAP-BASE-URL is passed on "
+                   "(repeat); from anyone else the header is replaced by the public base.")
 @click.option("--snippet", is_flag=True,
               help="Only the upstream and server blocks, for conf.d/ (default: nginx.conf).")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),

@@ -40,6 +40,7 @@ def check(config: Config) -> None:
                     f"server.public_base_url / remap_allowed_bases: {url!r}: {problem}")
     if idp.entity_id and not idp.entity_id.strip():
         raise ConfigError("idp.entity_id: must not be blank")
+    _check_saml(config)
     if config.state.backend == "redis" and not config.state.redis_url.startswith(
             ("redis://", "rediss://", "unix://")):
         raise ConfigError("state.redis_url: must start with redis://, rediss:// or unix://")
@@ -70,6 +71,41 @@ def check(config: Config) -> None:
         except ValueError:
             raise ConfigError(
                 f"monitoring.metrics_allowed: {cidr!r} is not an address or CIDR") from None
+
+
+#: Short names of the NameID formats `[[service_providers]] nameid_formats` takes.
+NAMEID_FORMAT_NAMES = {
+    "emailAddress": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "persistent": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+    "transient": "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+}
+
+
+def nameid_format(value: str) -> str | None:
+    """The URN of a NameID format given by short name or URN, or None if not one we issue."""
+    if value in NAMEID_FORMAT_NAMES.values():
+        return value
+    return NAMEID_FORMAT_NAMES.get(value)
+
+
+def _check_saml(config: Config) -> None:
+    idp = config.idp
+    if idp.entity_id and (len(idp.entity_id) > 256 or ":" not in idp.entity_id
+                          or any(ord(c) < 0x21 for c in idp.entity_id)):
+        raise ConfigError(f"idp.entity_id: {idp.entity_id[:80]!r} must be an absolute URI of "
+                          "at most 256 characters (saml2int SDP-G04), such as https://sts.example")
+    contact = idp.technical_contact.removeprefix("mailto:")
+    if contact and ("@" not in contact or any(c in contact for c in " <>\"\n\r")):
+        raise ConfigError(f"idp.technical_contact: {idp.technical_contact!r} is not an e-mail "
+                          "address")
+    if idp.error_url and (not idp.error_url.startswith("https://") or
+                          any(ord(c) < 0x21 or c in "\"<>" for c in idp.error_url)):
+        raise ConfigError(f"idp.error_url: {idp.error_url!r} must be an https URL")
+    for i, sp in enumerate(config.service_providers):
+        for value in sp.nameid_formats:
+            if nameid_format(value) is None:
+                raise ConfigError(f"service_providers[{i}].nameid_formats: {value!r} is not "
+                                  f"one of {', '.join(NAMEID_FORMAT_NAMES)} (or their URNs)")
 
 
 def _check_sync(sync: SyncSettings) -> None:
@@ -153,8 +189,11 @@ def _check_icws(config: Config) -> None:
 
 def base_url_problem(url: str) -> str | None:
     """Why `url` is not an absolute http(s) base URL without credentials, query or fragment."""
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url) or any(c in url for c in "\"'<>\\`{}|^"):
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in url) or \
+            any(c in url for c in "\"'<>\\`{}|^"):
         return "contains spaces, quotes or control characters"
+    if not url.isascii():
+        return "contains characters outside ASCII (write a host name in its xn-- form)"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a bad port)
@@ -170,4 +209,6 @@ def base_url_problem(url: str) -> str | None:
         return "must not have a query or fragment"
     if ".." in parts.path.split("/"):
         return "must not contain '..'"
+    if "%" in parts.path:  # a browser or proxy reads %2e%2e as '..' and %2f as '/'
+        return "must not contain percent-encoded characters (such as %2e%2e, which is '..')"
     return None

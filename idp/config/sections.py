@@ -42,8 +42,9 @@ class ServerSettings:
         ["127.0.0.0/8", "::1/128"],
         "Addresses (CIDR) whose ININ-REMAP-BASE-URL header is honoured.")
     remap_allowed_bases: list[str] = setting(
-        [], "If not empty, the only ININ-REMAP-BASE-URL values accepted. "
-        "Default: server.public_base_url when that is set.")
+        [], "ININ-REMAP-BASE-URL values accepted besides server.public_base_url (which always "
+        "is); `init` writes this STS's own base. When neither is set, any clean value from a "
+        "trusted proxy is accepted, with a warning at start.")
     tls_certificate: Path = setting(Path("certs/tls.crt"), "TLS certificate for port 8043 (PEM).")
     tls_key: Path = setting(Path("certs/tls.key"), "TLS private key for port 8043 (PEM).")
     log_level: str = setting("info", "Log level.",
@@ -76,6 +77,27 @@ class IdpSettings:
     max_message_bytes: int = setting(
         65536, "Largest SAML request accepted, after base64 decoding and inflating.",
         min=1024, max=10 * 1024 * 1024)
+    request_max_age: int = setting(
+        300, "Seconds after its IssueInstant a request from an SP is still accepted; a signed "
+        "one is accepted once within that time.", min=1, max=3600)
+    request_clock_skew: int = setting(
+        180, "Seconds an SP's clock may differ from this server's when the IssueInstant of its "
+        "requests is checked (saml2int asks for 3 to 5 minutes).", min=0, max=900)
+    persistent_id_secret: Secret = setting(
+        Secret(file=Path("certs/persistent-id.secret")),
+        "Key persistent NameIDs are derived from (`init` writes it). Both servers of a pair "
+        "need the same one; changing it gives every user new persistent NameIDs. Without the "
+        "file, persistent NameIDs are not offered.")
+    nameid_database: Path = setting(
+        Path("cic-nameids.db"), "SQLite file recording which persistent NameIDs were issued, "
+        "for requests with AllowCreate=\"false\".")
+    display_name: str = setting(
+        "PureConnect", "Name the IdP metadata gives this identity provider (mdui:DisplayName).")
+    technical_contact: str = setting(
+        "", "E-mail address the IdP metadata names as technical contact (saml2int wants one).")
+    error_url: str = setting(
+        "", "errorURL the IdP metadata publishes, a page for users an SP turned away. Default: "
+        "the STS's own help page, /ICNotifierIDP/error.")
 
 
 @dataclass(frozen=True)
@@ -164,6 +186,12 @@ class GenesysSettings:
         "deletion is configured).")
     client_secret: Secret | None = setting(None, "Secret of that OAuth client.")
     api_base_url: str = setting("", "Override of https://api.<domain> (tests, proxies).")
+    sp_certificate: Path | None = setting(
+        None, "Genesys Cloud's SP signing certificate (PEM), for a provider with \"Sign "
+        "Authentication Requests\" on; then its AuthnRequests must be signed with it.")
+    sp_metadata: Path | None = setting(
+        None, "Genesys Cloud's SP metadata file; the signing certificates in it count like "
+        "genesys.sp_certificate.")
 
 
 @dataclass(frozen=True)
@@ -171,6 +199,10 @@ class ServiceProviderSettings:
     metadata: Path = setting(Path(), "SAML metadata file of another SP (one "
                              "[[service_providers]] table each).")
     organization_name: str = setting("", "Optional OrganizationName attribute for this SP.")
+    nameid_formats: list[str] = setting(
+        [], "NameID formats this SP may receive, the first when it asks for none: "
+        "emailAddress, persistent, transient (or their URNs). Default: those its metadata "
+        "lists, else all three, emailAddress first.")
 
 
 @dataclass(frozen=True)
@@ -242,6 +274,9 @@ class ProxySettings:
         "", "Name both STS servers' certificates carry, checked with upstream_ca.")
     redirect_http: bool = setting(False, "Also listen on port 80 and redirect to HTTPS.")
     log_dir: str = setting("/var/log/nginx", "Folder of the proxy's access and error logs.")
+    outer_proxies: list[str] = setting(
+        [], "Addresses (CIDR) of an outer proxy in front of this one whose ININ-REMAP-BASE-URL "
+        "is passed on to the STS; from anyone else the header is replaced by the public base.")
 
 
 @dataclass(frozen=True)

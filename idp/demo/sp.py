@@ -151,16 +151,18 @@ def create_demo_sp(base_url: str, idp: DemoIdp, secret_key: str | None = None) -
 
     @app.get("/sls")
     def single_logout_service() -> Response | tuple[str, int]:
+        """The IdP's LogoutResponse to our logout, or its LogoutRequest when a logout started
+        elsewhere (answered with a LogoutResponse back to the IdP)."""
         saml = auth()
-        saml.process_slo(request_id=session.pop("logout_request_id", None),
-                         delete_session_cb=session.clear)
+        answer = saml.process_slo(request_id=session.pop("logout_request_id", None),
+                                  delete_session_cb=session.clear)
         errors = saml.get_errors()
         if errors:
             return render_template("error.html", errors=errors,
                                    reason=saml.get_last_error_reason()), 400
         session.clear()
         session["logged_out"] = True
-        return redirect(f"{base_url}/")
+        return redirect(answer or f"{base_url}/")
 
     @app.get("/metadata")
     def metadata() -> Response:

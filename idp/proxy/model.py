@@ -30,6 +30,7 @@ OPTIONS: dict[str, str] = {
     "verify_upstream": "--no-verify-upstream",
     "redirect_http": "--redirect-http",
     "log_dir": "--log-dir",
+    "outer_proxies": "--outer-proxy",
 }
 
 
@@ -72,6 +73,8 @@ class ProxyInputs:
     log_dir: str = "/var/log/nginx"
     #: Not an option (browsers type plain-HTTP addresses without a port); `check` moves it.
     redirect_port: int = 80
+    #: Networks of an outer proxy whose ININ-REMAP-BASE-URL is passed on (CIDR, normalized).
+    outer_proxies: tuple[str, ...] = ()
 
     @property
     def server_name(self) -> str:

@@ -91,6 +91,8 @@ def template_context(inputs: ProxyInputs) -> dict[str, Any]:
         "redirect_http": inputs.redirect_http,
         "log_dir": inputs.log_dir.rstrip("/") or "/",
         "example_server": inputs.servers[0].address,
+        "public_authority": inputs.public_origin.removeprefix("https://"),
+        "outer_proxies": list(inputs.outer_proxies),
     }
     for key, value in context.items():
         for item in value if isinstance(value, list) else [value]:

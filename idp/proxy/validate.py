@@ -81,6 +81,7 @@ class _Validator:
             upstream_name=name,
             redirect_http=redirect_http,
             log_dir=self._log_dir(),
+            outer_proxies=self._outer_proxies(),
         )
         return Validated(inputs, self.warnings)
 
@@ -156,6 +157,26 @@ class _Validator:
         if not isinstance(given.value, str):
             raise ProxyConfigError(f"{given.source}: expected a host name, got {given.value!r}")
         return host(given.value, given.source)
+
+    def _outer_proxies(self) -> tuple[str, ...]:
+        given = self.given.get("outer_proxies")
+        if given is None or not given.value:
+            return ()
+        values = given.value
+        if isinstance(values, str) or not isinstance(values, list | tuple):
+            raise ProxyConfigError(f"{given.source}: expected a list of addresses, got "
+                                   f"{values!r}")
+        networks = []
+        for value in values:
+            bad = first_bad(str(value), re.compile(r"[0-9A-Fa-f.:/]"))
+            try:
+                if bad is not None:
+                    raise ValueError(describe(bad))
+                networks.append(str(ipaddress.ip_network(str(value), strict=False)))
+            except ValueError:
+                raise ProxyConfigError(f"{given.source}: {value!r} is not an address or CIDR "
+                                       "network") from None
+        return tuple(dict.fromkeys(networks))
 
     def _listen_address(self) -> str | None:
         text = self._str("listen_address")

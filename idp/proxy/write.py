@@ -5,6 +5,11 @@ While the file still matches it, the file is ours and is replaced freely; once s
 (or if it never had the marker), it is theirs and is replaced only with ``--force``. The new
 content goes to a temporary file in the same folder, is flushed to disk, then renamed over the
 old one, so nginx never reads a half-written file.
+
+A symbolic link is refused rather than followed: writing through it would replace whatever file
+it points to (an --output given by someone who may place links, onto /etc/passwd say). The old
+file is read with O_NOFOLLOW, and the rename replaces the directory entry itself, never a
+link's target.
 """
 
 from __future__ import annotations
@@ -45,8 +50,11 @@ class WriteResult:
 
 def write_owned(path: Path, text: str, force: bool = False) -> WriteResult:
     """Write `text` to `path` atomically, refusing to replace a file the generator does not own
-    unless `force`. A symbolic link is followed: the file it points to is replaced."""
-    target = path.resolve() if path.is_symlink() else path
+    unless `force`, and refusing a symbolic link whatever `force` says."""
+    if path.is_symlink():
+        raise ProxyConfigError(f"{path}: is a symbolic link (to {os.readlink(path)}); not "
+                               "written: name the file itself with --output")
+    target = path
     if not target.parent.is_dir():
         raise ProxyConfigError(f"{path}: folder {target.parent} does not exist")
     outcome: Literal["created", "replaced", "unchanged", "forced"] = "created"
@@ -55,7 +63,7 @@ def write_owned(path: Path, text: str, force: bool = False) -> WriteResult:
         if not target.is_file():
             raise ProxyConfigError(f"{path}: exists and is not a regular file")
         try:
-            current = target.read_text(encoding="utf-8")
+            current = _read_no_follow(target)
         except (OSError, UnicodeDecodeError) as exc:
             raise ProxyConfigError(f"{path}: cannot read the existing file: {exc}") from None
         if current == text:
@@ -71,6 +79,13 @@ def write_owned(path: Path, text: str, force: bool = False) -> WriteResult:
         mode, owner = info.st_mode & 0o7777, (info.st_uid, info.st_gid)
     _atomic_write(target, text, mode, owner)
     return WriteResult(path, outcome)
+
+
+def _read_no_follow(path: Path) -> str:
+    """The file's text; fails (ELOOP) if it was replaced by a symbolic link meanwhile."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as source:
+        return source.read().decode("utf-8")
 
 
 def _atomic_write(target: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:

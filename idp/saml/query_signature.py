@@ -14,11 +14,10 @@ from urllib.parse import unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from idp.errors import SamlRequestError
-from idp.saml.signing import SIG_ALG_RSA_SHA256
+from idp.saml.algorithms import MIN_RSA_BITS, QUERY_SIGNATURE_HASHES, refusal
 
 PROTOCOL_PARAMETERS = frozenset({"SAMLRequest", "SAMLResponse", "RelayState", "SigAlg",
                                  "Signature"})
@@ -38,20 +37,26 @@ def raw_parameters(raw_query: str) -> dict[str, str]:
     return raw
 
 
-def check_query_signature(raw_query: str, message: str, certificates: tuple[str, ...]) -> bool:
+def check_query_signature(raw_query: str, message: str, certificates: tuple[str, ...],
+                          raw: dict[str, str] | None = None) -> bool:
     """Whether the Redirect-binding message in `raw_query` was signed (True) or not (False).
 
     `message` is ``SAMLRequest`` or ``SAMLResponse``; `certificates` are base64 DER from the
     SP's metadata. Raises `SamlRequestError` when it is signed but the signature cannot be
-    verified with them, or uses an algorithm other than RSA-SHA256.
+    verified with them, or uses an algorithm other than RSA with SHA-256, -384 or -512 (the
+    ones `idp.saml.algorithms` lists, as the HTTP-POST binding accepts them). `raw` is
+    `raw_parameters(raw_query)`, when the caller has it already.
     """
-    raw = raw_parameters(raw_query)
+    raw = raw if raw is not None else raw_parameters(raw_query)
     if "Signature" not in raw:
         return False
     if not certificates:
         return False  # nothing to check it with; treated like an unsigned request
-    if unquote_plus(raw.get("SigAlg", "")) != SIG_ALG_RSA_SHA256:
-        raise SamlRequestError("the request is signed with an algorithm other than RSA-SHA256")
+    sig_alg = unquote_plus(raw.get("SigAlg", ""))
+    problem = refusal(sig_alg)
+    if problem:
+        raise SamlRequestError(problem)
+    digest = QUERY_SIGNATURE_HASHES[sig_alg]
     signed = "&".join(f"{name}={raw[name]}" for name in (message, "RelayState", "SigAlg")
                       if name in raw).encode()
     try:
@@ -63,10 +68,10 @@ def check_query_signature(raw_query: str, message: str, certificates: tuple[str,
             key = x509.load_der_x509_certificate(base64.b64decode(body)).public_key()
         except ValueError:
             continue
-        if not isinstance(key, rsa.RSAPublicKey):
-            continue
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+            continue  # saml2int SDP-MD06: RSA keys of 2048 bits or more
         try:
-            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, signed, padding.PKCS1v15(), digest())
             return True
         except InvalidSignature:
             continue

@@ -14,9 +14,20 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from idp.errors import ConfigError, SamlRequestError, StsError, UnknownServiceProvider
-from idp.saml.constants import BINDING_POST, BINDING_REDIRECT, MD, NS
+from idp.saml.constants import (
+    BINDING_POST,
+    BINDING_REDIRECT,
+    MD,
+    NAMEID_EMAIL,
+    NAMEID_PERSISTENT,
+    NAMEID_TRANSIENT,
+    NS,
+)
 from idp.saml.request import AuthnRequest
 from idp.saml.xml import parse_untrusted
+
+#: The NameID formats this IdP can issue, in the order offered to an SP that names none.
+NAMEID_FORMATS = (NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT)
 
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 
@@ -39,8 +50,10 @@ class ServiceProvider:
     organization_name: str = ""  # the OrganizationName attribute, if this SP wants one
     service_name: str = ""  # the ServiceName attribute for browser logons
     sign_assertion: bool = False  # sign the Assertion as well as the Response
-    requests_signed: bool = False  # its metadata says AuthnRequestsSigned
-    certificates: tuple[str, ...] = field(default=(), repr=False)
+    requests_signed: bool = False  # its metadata (or profile) says AuthnRequestsSigned
+    certificates: tuple[str, ...] = field(default=(), repr=False)  # signing ones, base64 DER
+    #: The NameID formats it may receive; the first is the one sent when it asks for none.
+    nameid_formats: tuple[str, ...] = (NAMEID_EMAIL,)
 
     def resolve_acs(self, request: AuthnRequest) -> Endpoint:
         """The ACS to answer `request` at: one of ours, or `UnknownServiceProvider`."""
@@ -98,8 +111,11 @@ class Registry:
 
 
 def genesys_provider(relying_party_identifier: str, organization: str, login_base: str,
-                     service_name: str = "") -> ServiceProvider:
-    """Genesys Cloud as a Generic SSO provider sees it: POST to /saml, logout at /saml/logout."""
+                     service_name: str = "", certificates: tuple[str, ...] = ()
+                     ) -> ServiceProvider:
+    """Genesys Cloud as a Generic SSO provider sees it: POST to /saml, logout at /saml/logout,
+    NameID emailAddress. With Genesys Cloud's SP certificate(s) (its "sign_authn_requests"
+    setting on), its AuthnRequests must be signed with one of them."""
     return ServiceProvider(
         entity_id=relying_party_identifier,
         name="Genesys Cloud",
@@ -108,19 +124,40 @@ def genesys_provider(relying_party_identifier: str, organization: str, login_bas
              Endpoint(BINDING_POST, f"{login_base}/saml/logout")),
         organization_name=organization,
         service_name=service_name,
+        requests_signed=bool(certificates),
+        certificates=certificates,
     )
 
 
-def providers_from_metadata(path: Path, organization_name: str = "") -> list[ServiceProvider]:
-    """Every SP described in a metadata file (an EntityDescriptor or EntitiesDescriptor)."""
+def read_metadata(path: Path) -> etree._Element:
+    """The root of a metadata file, parsed as untrusted XML, or `ConfigError`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read SP metadata {path}: {exc.strerror}") from None
     try:
-        root = parse_untrusted(data, MAX_METADATA_BYTES, "SP metadata")
+        return parse_untrusted(data, MAX_METADATA_BYTES, "SP metadata")
     except StsError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def signing_certificates(descriptor: etree._Element) -> tuple[str, ...]:
+    """The base64 DER certificates of an SSO descriptor's signing keys (KeyDescriptors whose
+    use is signing or not said; an encryption-only key never verifies a signature)."""
+    return tuple("".join((c.text or "").split())
+                 for key in descriptor.findall("md:KeyDescriptor", NS)
+                 if key.get("use") in (None, "signing")
+                 for c in key.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS))
+
+
+def providers_from_metadata(path: Path, organization_name: str = "",
+                            nameid_formats: tuple[str, ...] = ()) -> list[ServiceProvider]:
+    """Every SP described in a metadata file (an EntityDescriptor or EntitiesDescriptor).
+
+    The NameID formats an SP may receive: `nameid_formats` when given, else those its metadata
+    lists that this IdP issues (in its order), else all this IdP issues, e-mail first.
+    """
+    root = read_metadata(path)
     if root.tag == f"{{{MD}}}EntityDescriptor":
         entities = [root]
     elif root.tag == f"{{{MD}}}EntitiesDescriptor":
@@ -137,8 +174,9 @@ def providers_from_metadata(path: Path, organization_name: str = "") -> list[Ser
         if not entity_id or not acs:
             raise ConfigError(f"{path}: SP {entity_id!r} has no entityID or no "
                               "AssertionConsumerService")
-        certs = tuple("".join((c.text or "").split()) for c in descriptor.findall(
-            "md:KeyDescriptor/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS))
+        listed = tuple(f for f in ((e.text or "").strip() for e in
+                                   descriptor.findall("md:NameIDFormat", NS))
+                       if f in NAMEID_FORMATS)
         providers.append(ServiceProvider(
             entity_id=entity_id,
             name=_display_name(entity, descriptor, entity_id),
@@ -147,7 +185,8 @@ def providers_from_metadata(path: Path, organization_name: str = "") -> list[Ser
             organization_name=organization_name,
             sign_assertion=descriptor.get("WantAssertionsSigned") in ("true", "1"),
             requests_signed=descriptor.get("AuthnRequestsSigned") in ("true", "1"),
-            certificates=certs,
+            certificates=signing_certificates(descriptor),
+            nameid_formats=nameid_formats or listed or NAMEID_FORMATS,
         ))
     if not providers:
         raise ConfigError(f"{path}: no SPSSODescriptor found")
@@ -180,3 +219,14 @@ def _endpoints(descriptor: etree._Element, tag: str) -> list[Endpoint]:
             response_location=el.get("ResponseLocation"),
         ))
     return endpoints
+
+
+def certificates_from_metadata(path: Path) -> tuple[str, ...]:
+    """The signing certificates of the SP a metadata file describes (Genesys Cloud's own SP
+    metadata, say): those of its SPSSODescriptor(s)."""
+    root = read_metadata(path)
+    found = tuple(body for descriptor in root.iter(f"{{{MD}}}SPSSODescriptor")
+                  for body in signing_certificates(descriptor))
+    if not found:
+        raise ConfigError(f"{path}: no signing certificate in an SPSSODescriptor")
+    return found

@@ -39,11 +39,29 @@ def instant(moment: dt.datetime) -> str:
 
 
 @dataclass(frozen=True)
+class NameId:
+    value: str
+    format: str = NAMEID_EMAIL
+    name_qualifier: str = ""  # the IdP's entity ID, for persistent and transient ones
+    sp_name_qualifier: str = ""  # the SP's entity ID, likewise
+
+    def element(self) -> str:
+        """The saml:NameID element, canonical (attributes in name order)."""
+        qualifiers = "".join(f" {name}={attribute(value)}" for name, value in (
+            ("NameQualifier", self.name_qualifier), ("SPNameQualifier", self.sp_name_qualifier))
+            if value)
+        return (f"<saml:NameID Format={attribute(self.format)}{qualifiers}>{text(self.value)}"
+                "</saml:NameID>")
+
+
+@dataclass(frozen=True)
 class Subject:
-    """Who the assertion is about, as the SP sees them."""
+    """Who the assertion is about, as the SP sees them: the NameID is `name_id`, or the e-mail
+    address `email` (emailAddress format) when there is none."""
 
     email: str
     attributes: dict[str, str] = field(default_factory=dict)  # name -> value, order kept
+    name_id: NameId | None = None
 
 
 @dataclass(frozen=True)
@@ -76,13 +94,17 @@ def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> 
         "</saml:AttributeValue></saml:Attribute>"
         for name, value in subject.attributes.items()
     )
+    # A statement with no attribute is schema-invalid: none at all then (a persistent NameID
+    # for a user without e-mail and an SP without OrganizationName).
+    statement = (f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>"
+                 if attributes else "")
     response_id, assertion_id = new_id(), new_id()
     assertion_head = (
         f'<saml:Assertion xmlns:saml="{SAML}" xmlns:xs="{XS}" ID="{assertion_id}" '
         f'IssueInstant="{now}" Version="2.0"><saml:Issuer>{issuer}</saml:Issuer>')
     assertion_tail = (
         "<saml:Subject>"
-        f'<saml:NameID Format="{NAMEID_EMAIL}">{text(subject.email)}</saml:NameID>'
+        f"{(subject.name_id or NameId(subject.email)).element()}"
         f'<saml:SubjectConfirmation Method="{CM_BEARER}">'
         f'<saml:SubjectConfirmationData{irt} NotOnOrAfter="{not_after}" Recipient={acs}>'
         "</saml:SubjectConfirmationData></saml:SubjectConfirmation></saml:Subject>"
@@ -93,7 +115,7 @@ def build_response(params: ResponseParams, subject: Subject, signer: Signer) -> 
         f"SessionIndex={attribute(p.session_index)}>"
         f"<saml:AuthnContext><saml:AuthnContextClassRef>{AC_PASSWORD_PROTECTED}"
         "</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"
-        f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>"
+        f"{statement}"
         "</saml:Assertion>"
     )
     if p.sign_assertion:
@@ -114,31 +136,60 @@ def _response_head(kind: str, message_id: str, destination: str, irt: str, now: 
             f'<saml:Issuer xmlns:saml="{SAML}">{issuer}</saml:Issuer>')
 
 
-def build_error_response(issuer: str, acs_url: str, in_response_to: str, status: str,
-                         message: str, now: dt.datetime, signer: Signer) -> bytes:
-    """A signed Response carrying only a non-success status (for example NoPassive)."""
+def _status(top: str, second: str | None = None, message: str | None = None) -> str:
+    inner = (f"<samlp:StatusCode Value={attribute(second)}></samlp:StatusCode>"
+             if second else "")
+    said = f"<samlp:StatusMessage>{text(message)}</samlp:StatusMessage>" if message else ""
+    return (f"<samlp:Status><samlp:StatusCode Value={attribute(top)}>{inner}"
+            f"</samlp:StatusCode>{said}</samlp:Status>")
+
+
+def build_error_response(issuer: str, acs_url: str, in_response_to: str | None, status: str,
+                         message: str, now: dt.datetime, signer: Signer,
+                         top: str = STATUS_RESPONDER) -> bytes:
+    """A signed Response carrying only a non-success status (NoPassive, InvalidNameIDPolicy,
+    NoAuthnContext) under the top-level `top`."""
     response_id = new_id()
-    head = _response_head("Response", response_id, attribute(acs_url),
-                          f" InResponseTo={attribute(in_response_to)}", instant(now),
+    irt = f" InResponseTo={attribute(in_response_to)}" if in_response_to else ""
+    head = _response_head("Response", response_id, attribute(acs_url), irt, instant(now),
                           text(issuer))
-    tail = (f'<samlp:Status><samlp:StatusCode Value="{STATUS_RESPONDER}">'
-            f"<samlp:StatusCode Value={attribute(status)}></samlp:StatusCode></samlp:StatusCode>"
-            f"<samlp:StatusMessage>{text(message)}</samlp:StatusMessage></samlp:Status>"
-            "</samlp:Response>")
+    tail = _status(top, status, message) + "</samlp:Response>"
     return signer.enveloped(head, tail, response_id).encode()
 
 
 def build_logout_response(issuer: str, destination: str, in_response_to: str,
-                          now: dt.datetime, signer: Signer | None) -> bytes:
-    """A LogoutResponse with status Success; signed in the XML when `signer` is given (the
-    HTTP-POST binding), unsigned for the Redirect binding, which signs the query instead."""
+                          now: dt.datetime, signer: Signer | None,
+                          status: str = STATUS_SUCCESS, second: str | None = None) -> bytes:
+    """A LogoutResponse (Success by default; Success with PartialLogout when not every SP of
+    the session answered); signed in the XML when `signer` is given (the HTTP-POST binding),
+    unsigned for the Redirect binding, which signs the query instead."""
     response_id = new_id()
     head = _response_head("LogoutResponse", response_id, attribute(destination),
                           f" InResponseTo={attribute(in_response_to)}", instant(now),
                           text(issuer))
-    tail = (f'<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"></samlp:StatusCode>'
-            "</samlp:Status></samlp:LogoutResponse>")
+    tail = _status(status, second) + "</samlp:LogoutResponse>"
     xml = head + tail if signer is None else signer.enveloped(head, tail, response_id)
+    return xml.encode()
+
+
+def build_logout_request(issuer: str, destination: str, request_id: str, name_id: NameId,
+                         session_index: str, now: dt.datetime, lifetime: int,
+                         signer: Signer | None) -> bytes:
+    """The LogoutRequest the IdP sends an SP of the session when it propagates a logout:
+    signed in the XML for HTTP-POST (`signer`), unsigned for Redirect (the query is)."""
+    not_after = instant(now + dt.timedelta(seconds=lifetime))
+    head = (f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}" Destination={attribute(destination)} '
+            f'ID="{request_id}" IssueInstant="{instant(now)}" NotOnOrAfter="{not_after}" '
+            f'Version="2.0"><saml:Issuer xmlns:saml="{SAML}">{text(issuer)}</saml:Issuer>')
+    tail = (f'<saml:NameID xmlns:saml="{SAML}" Format={attribute(name_id.format)}'
+            + "".join(f" {n}={attribute(v)}" for n, v in (
+                ("NameQualifier", name_id.name_qualifier),
+                ("SPNameQualifier", name_id.sp_name_qualifier)) if v)
+            + f">{text(name_id.value)}</saml:NameID>"
+            + (f"<samlp:SessionIndex>{text(session_index)}</samlp:SessionIndex>"
+               if session_index else "")
+            + "</samlp:LogoutRequest>")
+    xml = head + tail if signer is None else signer.enveloped(head, tail, request_id)
     return xml.encode()
 
 

@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from idp.errors import KeyMaterialError
+from idp.saml.algorithms import DIGEST_SHA256
+from idp.saml.algorithms import RSA_SHA256 as SIG_ALG_RSA_SHA256
 from idp.saml.constants import DS
 
-SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 # `xs` is used only inside attribute values (xsi:type="xs:string"), which exclusive C14N does not
 # see as a use: without naming it here, its declaration would be left out of what is signed and

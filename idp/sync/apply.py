@@ -157,7 +157,7 @@ class Applier:
                 raise _Fatal(exc) from None
             raise
         except ScimError as exc:
-            if exc.status == 403:  # a missing permission stops every user alike
+            if exc.genesys_status == 403:  # a missing permission stops every user alike
                 raise _Fatal(exc) from None
             raise
 
@@ -257,7 +257,7 @@ class Applier:
                 self._need_client().count_conflict(retried=False)
                 return self._conflict(action, desired, remote.id, writes)
             except ScimError as exc:
-                if exc.status == 404:
+                if exc.genesys_status == 404:
                     return self._vanished(action, remote)
                 raise
             writes += 1
@@ -309,7 +309,7 @@ class Applier:
                 remote = fresh
                 continue
             except ScimError as exc:
-                if exc.status != 404:
+                if exc.genesys_status != 404:
                     raise
                 remote = None
                 break

@@ -5,22 +5,35 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, g, request, session
 from flask.sessions import SessionInterface
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from idp.auth.base import AuthBackend
 from idp.auth.factory import build_backend
 from idp.config import Config
-from idp.errors import BackendUnavailable, SamlError, StateUnavailable, StsError
+from idp.config.checks import nameid_format
+from idp.errors import ConfigError, SamlError, StateUnavailable
 from idp.keys import certificate_body, read_pem
 from idp.observe import metrics
 from idp.observe.certificates import certificates
-from idp.saml.registry import Registry, ServiceProvider, genesys_provider, providers_from_metadata
+from idp.saml.constants import NAMEID_PERSISTENT
+from idp.saml.metadata import Description
+from idp.saml.registry import (
+    NAMEID_FORMATS,
+    Registry,
+    ServiceProvider,
+    certificates_from_metadata,
+    genesys_provider,
+    providers_from_metadata,
+)
 from idp.saml.signing import Signer
 from idp.web.context import Sts
+from idp.web.nameids import IssuedNameIds
 from idp.web.remap import HEADER, RemapPolicy
 from idp.web.sessions import EncryptedCookieSessionInterface, RedisSessionInterface
 from idp.web.state import PendingCodec
@@ -39,15 +52,52 @@ SECURITY_HEADERS = (
 )
 
 
-def build_registry(config: Config) -> Registry:
+def genesys_certificates(config: Config) -> tuple[str, ...]:
+    """Genesys Cloud's SP signing certificates, from genesys.sp_certificate / sp_metadata."""
+    assert config.genesys is not None
+    found: list[str] = []
+    if config.genesys.sp_certificate is not None:
+        found.append(certificate_body(read_pem(config.genesys.sp_certificate,
+                                               "Genesys Cloud SP certificate")))
+    if config.genesys.sp_metadata is not None:
+        found.extend(certificates_from_metadata(config.genesys.sp_metadata))
+    return tuple(found)
+
+
+def build_registry(config: Config, persistent: bool = True) -> Registry:
+    """Every SP; without a persistent-ID key (`persistent` False), the persistent format is
+    taken from those that would get it by default, and refused for those configured for it."""
     providers: list[ServiceProvider] = []
     if config.genesys is not None:
         providers.append(genesys_provider(
             config.genesys.relying_party_identifier, config.genesys.organization,
-            config.genesys_login_base, config.genesys.service_name))
-    for sp in config.service_providers:
-        providers.extend(providers_from_metadata(sp.metadata, sp.organization_name))
+            config.genesys_login_base, config.genesys.service_name,
+            genesys_certificates(config)))
+    for i, sp in enumerate(config.service_providers):
+        configured = tuple(f for f in (nameid_format(v) for v in sp.nameid_formats) if f)
+        if configured and NAMEID_PERSISTENT in configured and not persistent:
+            raise ConfigError(f"service_providers[{i}].nameid_formats: persistent needs "
+                              f"idp.persistent_id_secret ({config.idp.persistent_id_secret!r} "
+                              "cannot be read; `cic-sts init` writes it)")
+        for provider in providers_from_metadata(sp.metadata, sp.organization_name, configured):
+            formats = tuple(f for f in provider.nameid_formats
+                            if persistent or f != NAMEID_PERSISTENT)
+            if not formats:
+                raise ConfigError(f"{sp.metadata}: {provider.entity_id!r} takes only "
+                                  "persistent NameIDs, which need idp.persistent_id_secret")
+            providers.append(replace(provider, nameid_formats=formats))
     return Registry(providers)
+
+
+def persistent_key(config: Config) -> bytes | None:
+    """The key of persistent NameIDs, or None when it is not there (they are then not offered)."""
+    secret = config.idp.persistent_id_secret
+    if secret.file is not None and not secret.file.exists():
+        log.warning("persistent NameIDs are not offered: %s does not exist (`cic-sts init` "
+                    "writes it)", secret.file)
+        return None
+    value = secret.reveal()
+    return value.encode() if value else None
 
 
 def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
@@ -55,16 +105,25 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
     cert_pem = read_pem(idp.signing_certificate, "SAML signing certificate")
     passphrase = idp.signing_key_passphrase.reveal() if idp.signing_key_passphrase else None
     signer = TimedSigner(read_pem(idp.signing_key, "SAML signing key"), cert_pem, passphrase)
+    key = persistent_key(config)
+    registry = build_registry(config, persistent=key is not None)
     return Sts(
         config=config,
         signer=signer,
         certificate_bodies=published_certificates(config, cert_pem),
-        registry=build_registry(config),
+        registry=registry,
         backend=backend or build_backend(config),
         pending=PendingCodec(idp.session_secret.reveal()),
         remap=RemapPolicy(config),
         store=RedisStore(redis_client(config)) if config.state.backend == "redis"
-        else MemoryStore(),
+        else MemoryStore(protect_from=config.state.max_failed_logons),
+        issued_name_ids=IssuedNameIds(idp.nameid_database),
+        persistent_key=key,
+        description=Description(
+            display_name=idp.display_name, technical_contact=idp.technical_contact,
+            error_url=idp.error_url,
+            nameid_formats=tuple(f for f in NAMEID_FORMATS
+                                 if any(f in sp.nameid_formats for sp in registry))),
         certificates=certificates(config),
     )
 
@@ -101,7 +160,7 @@ def session_interface(config: Config, context: Sts) -> SessionInterface:
 
 
 def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
-    from idp.web import health, launch, logout, monitoring, sso
+    from idp.web import health, launch, logout, monitoring, pages, sso
 
     app = Flask(__name__, static_url_path="/ICNotifierIDP/static")
     context = build_sts(config, backend)
@@ -146,20 +205,18 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
                                  if name.lower() not in present])
         return response
 
-    @app.errorhandler(StsError)
-    def known_error(error: StsError) -> tuple[str, int]:
-        return sso.error_page(error)
-
-    @app.errorhandler(BackendUnavailable)
-    def backend_unavailable(error: BackendUnavailable) -> Response:
-        return sso.unavailable_page(error)  # a lookup for an STS session, say
+    @app.errorhandler(Exception)
+    def any_error(error: Exception) -> Response | HTTPException:
+        if isinstance(error, HTTPException):  # 404, 405, ...: Flask's own answers
+            return error
+        return pages.error_page(error)  # the taxonomy of idp.errors; 5xx for the unforeseen
 
     @app.errorhandler(413)
-    def too_large(_: Exception) -> tuple[str, int]:
-        return sso.error_page(SamlError("the request is too large"), status=413)
+    def too_large(_: Exception) -> Response:
+        return pages.error_page(SamlError("the request is too large"), status=413)
 
     @app.errorhandler(408)
-    def too_slow(_: Exception) -> tuple[str, int]:  # the body's deadline (idp.server.body)
-        return sso.error_page(SamlError("the request did not arrive in time"), status=408)
+    def too_slow(_: Exception) -> Response:  # the body's deadline (idp.server.body)
+        return pages.error_page(SamlError("the request did not arrive in time"), status=408)
 
     return app

@@ -9,8 +9,10 @@ from flask import current_app
 from idp.auth.base import AuthBackend
 from idp.config import Config
 from idp.observe.certificates import CertificateInfo
+from idp.saml.metadata import Description
 from idp.saml.registry import Registry
 from idp.saml.signing import Signer
+from idp.web.nameids import IssuedNameIds
 from idp.web.remap import RemapPolicy
 from idp.web.state import PendingCodec
 from idp.web.store import Store
@@ -28,6 +30,9 @@ class Sts:
     pending: PendingCodec
     remap: RemapPolicy
     store: Store
+    issued_name_ids: IssuedNameIds
+    persistent_key: bytes | None = None  # None: persistent NameIDs are not offered
+    description: Description = field(default_factory=Description)
     certificates: list[CertificateInfo] = field(default_factory=list)
 
 

@@ -1,4 +1,4 @@
-"""IdP metadata and the liveness/readiness probes."""
+"""IdP metadata, the help page its errorURL names, and the liveness/readiness probes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from flask import Blueprint, g, jsonify, make_response
 from werkzeug.wrappers import Response
 
 from idp.observe.certificates import expiry_warnings
-from idp.saml.metadata import METADATA_PATH, idp_metadata
+from idp.saml.metadata import ERROR_PATH, METADATA_PATH, idp_metadata
 from idp.web.context import sts
+from idp.web.pages import message_page
+from idp.web.remap import HEADER
 
 bp = Blueprint("health", __name__)
 
@@ -20,12 +22,23 @@ bp = Blueprint("health", __name__)
 def metadata() -> Response:
     ctx = sts()
     # Endpoints follow the public base the caller came through; the entity ID never does.
-    body = idp_metadata(ctx.config.entity_id, g.remap.base_url, ctx.certificate_bodies)
+    body = idp_metadata(ctx.config.entity_id, g.remap.base_url, ctx.certificate_bodies,
+                        ctx.description)
     response = make_response(body)
     response.headers["Content-Type"] = "application/samlmetadata+xml"
     host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(ctx.config.entity_id).hostname or "cic-sts")
     response.headers["Content-Disposition"] = f'attachment; filename="{host}-idp-metadata.xml"'
+    # The endpoints follow the base the proxy sends: a shared cache must key on that header,
+    # and keep a copy only briefly (a key rollover shows within the hour).
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Vary"] = HEADER
     return response
+
+
+@bp.route(ERROR_PATH)
+def help_page() -> Response:
+    """The page the metadata's errorURL names: where an SP sends a user it turned away."""
+    return message_page("help_title", "help", status=200)
 
 
 @bp.route("/healthz")

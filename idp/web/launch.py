@@ -17,11 +17,12 @@ from flask import Blueprint, g, request
 from werkzeug.wrappers import Response
 
 from idp.config import Config
-from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestError
+from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError, SamlRequestError
 from idp.regions import region_domain
 from idp.web import monitoring
 from idp.web.context import sts
-from idp.web.sso import issue_response, logon_page, message_page, unavailable_page
+from idp.web.pages import logon_page, message_page, unavailable_page
+from idp.web.sso import issue_response
 from idp.web.state import PendingLogon, current_session, one_time_session
 
 bp = Blueprint("launch", __name__)
@@ -55,8 +56,8 @@ def launch() -> Response:
                                f"use one of: {', '.join(TARGETS)}")
     sp_id = ctx.config.launch.service_provider or (
         ctx.config.genesys.relying_party_identifier if ctx.config.genesys else "")
-    if not sp_id:
-        raise SamlRequestError("launches need [genesys] or launch.service_provider")
+    if not sp_id:  # the configuration's fault, not the caller's: a 500 with a reference
+        raise ConfigError("launches need [genesys] or launch.service_provider")
     sp = ctx.registry.get(sp_id)
     pending = PendingLogon(sp=sp.entity_id, acs=sp.default_acs().location, request_id=None,
                            relay_state=None, service_name=service_name)
@@ -75,10 +76,12 @@ def launch() -> Response:
 
 def _with_token(pending: PendingLogon, token: str) -> Response:
     ctx = sts()
-    # CIC makes its tokens single-use; remember them anyway, so a token replayed to this STS
-    # is refused even before CIC is asked (shared across servers with state.backend = redis).
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    if not ctx.store.add_once(f"launch-token:{digest}", TOKEN_REPLAY_TTL):
+    # CIC makes its tokens single-use; remember the accepted ones anyway, so a token replayed
+    # to this STS is refused even before CIC is asked (shared across servers with
+    # state.backend = redis). Tokens CIC refused are not remembered: a flood of made-up ones
+    # must not fill the store that holds the real ones.
+    key = f"launch-token:{hashlib.sha256(token.encode()).hexdigest()}"
+    if ctx.store.count(key):
         log.warning("launch refused: replayed CIC auth token from %s", g.client)
         return message_page("error_title", "token_refused", status=403)
     try:
@@ -88,6 +91,9 @@ def _with_token(pending: PendingLogon, token: str) -> Response:
         return message_page("error_title", "token_refused", status=403)
     except BackendUnavailable as exc:
         return unavailable_page(exc)
+    if not ctx.store.add_once(key, TOKEN_REPLAY_TTL):  # the same token, twice at once
+        log.warning("launch refused: replayed CIC auth token from %s", g.client)
+        return message_page("error_title", "token_refused", status=403)
     log.info("launch for %r with a CIC auth token", user.user_id)
     monitoring.launched(request.values.get("target", ""), user.user_id, "cic_token")
     # The token proves who this one launch is for, not who uses this browser: a token POSTed

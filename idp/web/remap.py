@@ -1,8 +1,11 @@
 """ININ-REMAP-BASE-URL: the public base the proxy published us under.
 
 Honoured only from a trusted proxy address and only when it is a clean absolute http(s) URL
-(and on the allow-list, when there is one). It changes the URLs shown to the browser, never the
-issuer and never where a Response is sent: that comes from the SP registry.
+(ASCII, no control characters, no '..' even percent-encoded), and one of the allowed bases:
+`server.public_base_url` and `server.remap_allowed_bases` (`init` writes the STS's own). Only
+when neither is configured is any clean value accepted (a warning at start says so). It changes
+the URLs shown to the browser, never the issuer and never where a Response is sent: that comes
+from the SP registry.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ class RemapPolicy:
         self.default_base = config.public_base_url
         self.trusted = [ipaddress.ip_network(c, strict=False)
                         for c in config.server.trusted_proxies]
-        # The proxy builds the base from the Host header the browser sent and passes on one a
-        # client set itself; with a public base configured, only that base is believed.
-        allowed = config.server.remap_allowed_bases or (
-            [config.server.public_base_url] if config.server.public_base_url else [])
+        # An older generated proxy built the base from the Host header the browser sent, and
+        # passed on one a client set itself: only configured bases are believed.
+        allowed = [*config.server.remap_allowed_bases,
+                   *([config.server.public_base_url] if config.server.public_base_url else [])]
         self.allowed = {u.rstrip("/") for u in allowed}
+        if not self.allowed:
+            log.warning("server.remap_allowed_bases and server.public_base_url are empty: any "
+                        "%s a trusted proxy sends is believed; set one of them", HEADER)
 
     def resolve(self, header: str | None, remote_addr: str | None) -> Remap:
         if header is None:
@@ -41,7 +47,7 @@ class RemapPolicy:
             log.warning("ignored %s from untrusted address %s", HEADER, remote_addr)
             return Remap(self.default_base, refused=f"{HEADER} sent by an address that is not "
                          "a trusted proxy (server.trusted_proxies)")
-        value = header.strip().rstrip("/")
+        value = header.strip(" \t").rstrip("/")  # str.strip() would also eat NEL (U+0085)
         problem = base_url_problem(value)
         if problem is None and self.allowed and value not in self.allowed:
             problem = "is not in server.remap_allowed_bases"
