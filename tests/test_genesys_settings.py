@@ -84,6 +84,26 @@ def test_endpoint_compression_and_request_signing_are_explained(public: Path,
     public.write_text(text)
     signed = run(public)
     assert "On here: cic-sts requires signed AuthnRequests from Genesys Cloud" in signed.stdout
+    assert "Sign Authentication Requests: On" in signed.stdout
+
+
+def test_request_signing_is_configured_on_the_genesys_side_too(public: Path,
+                                                               key_dir: Path) -> None:
+    """The provider's "Sign Authentication Requests" follows cic-sts: on exactly when cic-sts
+    requires signed AuthnRequests, in the form, the JSON, the API body and Terraform."""
+    from idp.commands.sso_form import api_body, sso_provider
+
+    unsigned = load_config(public)
+    assert json.loads(run(public, "--json").stdout)["sign_authn_requests"] is False
+    assert api_body(sso_provider(unsigned))["signAuthnRequests"] is False
+    assert "sign_authn_requests      = false" in run(public, "--format", "terraform").stdout
+    public.write_text(public.read_text().replace(
+        'login_base_url = "https://login.genesys.test"\n',
+        f'login_base_url = "https://login.genesys.test"\nsp_certificate = '
+        f'"{key_dir / "tls.crt"}"\n'))
+    assert json.loads(run(public, "--json").stdout)["sign_authn_requests"] is True
+    assert api_body(sso_provider(load_config(public)))["signAuthnRequests"] is True
+    assert "sign_authn_requests      = true" in run(public, "--format", "terraform").stdout
 
 
 def test_json_has_stable_keys(public: Path) -> None:
@@ -91,8 +111,8 @@ def test_json_has_stable_keys(public: Path) -> None:
     assert list(document) == [
         "schema", "provider_name", "provider_logo", "target_url", "issuer_uri",
         "relying_party_identifier", "name_identifier_format", "single_logout_uri",
-        "single_logout_binding", "endpoint_compression", "certificates", "sts_sends",
-        "problems"]
+        "single_logout_binding", "endpoint_compression", "sign_authn_requests", "certificates",
+        "sts_sends", "problems"]
     assert document["schema"] == 1 and document["problems"] == []
     [cert] = document["certificates"]
     assert set(cert) == {"role", "pem", "file", "not_after", "days_left", "sha256"}
@@ -178,6 +198,7 @@ def test_apply_creates_updates_and_then_has_nothing_to_do(applying: tuple[Path, 
                                                      .read_bytes())]
     assert base64.b64decode(body["logoImageData"]).startswith(b"<svg")
     assert body["sloBinding"] == "HTTP Redirect" and body["endpointCompression"] is False
+    assert body["signAuthnRequests"] is False
 
     same = run(path, "--apply", "--yes")
     assert same.exit_code == 0 and "nothing to do" in same.stdout and len(genesys.puts) == 1

@@ -18,7 +18,6 @@ from idp.commands.sso_form import (
     sso_provider,
     terraform,
 )
-from idp.config import Config
 from idp.errors import StsError
 from idp.observe.certificates import expiry_warnings
 
@@ -89,14 +88,13 @@ def _print_form(cli: CliContext, provider: SsoProvider) -> None:
     click.echo("  NameID and attribute email: the user's business e-mail")
     click.echo(f"  OrganizationName: {provider.organization_name or '(set genesys.organization)'}")
     click.echo(f"  ServiceName: {provider.service_name or '(none; launches send their own)'}")
-    for line in _settings_explained(cli.config()):
+    for line in _settings_explained(provider):
         click.echo(line)
 
 
-def _settings_explained(config: Config) -> list[str]:
+def _settings_explained(provider: SsoProvider) -> list[str]:
     """What the two switches of the form mean for cic-sts, and what this configuration says."""
-    g = config.genesys
-    signed = g is not None and (g.sp_certificate is not None or g.sp_metadata is not None)
+    signed = provider.sign_authn_requests
     return [
         "",
         "Endpoint Compression (what Genesys Cloud does on the wire is not documented; cic-sts "

@@ -49,6 +49,9 @@ class SsoProvider:
     single_logout_uri: str
     single_logout_binding: str
     endpoint_compression: bool
+    # On exactly when cic-sts requires Genesys Cloud's AuthnRequests signed (its SP certificate
+    # or metadata is configured): the two sides must agree or every logon is refused.
+    sign_authn_requests: bool
     certificates: list[SignedBy]  # the current one first, then the next during a rollover
     logo: Path
     acs: str  # what the STS sends: where, and which attributes
@@ -75,6 +78,8 @@ def sso_provider(config: Config) -> SsoProvider:
         relying_party_identifier=g.relying_party_identifier if g else "",
         name_identifier_format=NAMEID_EMAIL, single_logout_uri=base + LOGOUT_PATH,
         single_logout_binding=SLO_BINDING, endpoint_compression=False,
+        sign_authn_requests=g is not None and (g.sp_certificate is not None
+                                               or g.sp_metadata is not None),
         certificates=certificates, logo=LOGO,
         acs=f"{config.genesys_login_base}/saml" if g else "",
         organization_name=g.organization if g else "", service_name=g.service_name if g else "",
@@ -120,6 +125,7 @@ def sso_form_values(config: Config) -> dict[str, str]:
         "Single Logout URI": p.single_logout_uri,
         "Single Logout Binding": p.single_logout_binding,
         "Endpoint Compression": "Off (both the compressed Redirect and the POST binding work)",
+        "Sign Authentication Requests": "On" if p.sign_authn_requests else "Off",
     }
     if len(p.certificates) > 1:  # Genesys Cloud takes more than one
         values["Certificate (next, for the rollover)"] = p.certificates[1].pem
@@ -140,6 +146,7 @@ def as_json(p: SsoProvider, now: dt.datetime | None = None) -> dict[str, Any]:
         "single_logout_uri": p.single_logout_uri,
         "single_logout_binding": p.single_logout_binding,
         "endpoint_compression": p.endpoint_compression,
+        "sign_authn_requests": p.sign_authn_requests,
         "certificates": [{"role": c.info.name, "pem": c.pem, **c.info.as_json(now)}
                          for c in p.certificates],
         "sts_sends": {"acs": p.acs, "name_id": "the user's business e-mail",
@@ -163,6 +170,7 @@ def api_body(p: SsoProvider) -> dict[str, Any]:
         "certificates": [c.body for c in p.certificates],
         "logoImageData": base64.b64encode(p.logo.read_bytes()).decode(),
         "endpointCompression": p.endpoint_compression,
+        "signAuthnRequests": p.sign_authn_requests,
         "nameIdentifierFormat": p.name_identifier_format,
     }
 
@@ -179,6 +187,7 @@ def terraform(p: SsoProvider) -> str:
             ("relying_party_identifier", string(p.relying_party_identifier)),
             ("logo_image_data", string(base64.b64encode(p.logo.read_bytes()).decode())),
             ("endpoint_compression", "false"),
+            ("sign_authn_requests", "true" if p.sign_authn_requests else "false"),
             ("name_identifier_format", string(p.name_identifier_format)),
             ("slo_uri", string(p.single_logout_uri)),
             ("slo_binding", string(p.single_logout_binding)),
