@@ -26,9 +26,10 @@ import crossplane
 import httpx
 import pytest
 
+from idp.config import ServerSettings
 from idp.errors import ProxyConfigError
 from idp.keys import generate_tls_pair
-from idp.proxy import check
+from idp.proxy import check, standins
 from idp.proxy.check import NginxRejected, nginx_test
 from idp.proxy.model import ProxyInputs, Upstream
 from idp.proxy.render import render
@@ -155,15 +156,22 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
     tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
     if not case.snippet:
         assert args_of(one(tree, "events")["block"], "worker_connections") == [["1024"]]
+        assert args_of(tree, "pid") == [["/run/nginx.pid"]]  # what Debian's unit expects
         tree = one(tree, "http")["block"]
 
-    upstream = one(tree, "upstream", "pureconnect_servers")["block"]
-    assert args_of(upstream, "server") == [
-        [s.address, "max_fails=1", "fail_timeout=10s"] for s in inputs.servers]
-    assert args_of(upstream, "zone") == [["pureconnect_servers", "64k"]]
-    assert args_of(upstream, "ip_hash") == ([[]] if inputs.stickiness == "ip_hash" else [])
-    assert args_of(upstream, "sticky") == (
-        [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
+    # the pair twice: GETs and HEADs keep connections open, everything else gets new ones
+    backups = inputs.stickiness == "none"
+    for upstream_name in ("pureconnect_servers", "pureconnect_logons"):
+        upstream = one(tree, "upstream", upstream_name)["block"]
+        expected = [[s.address, "max_fails=1", "fail_timeout=10s"] for s in inputs.servers]
+        if backups:  # never left out: the fallback while both are marked failed
+            expected += [[s.address, "backup", "max_fails=0"] for s in inputs.servers]
+        assert args_of(upstream, "server") == expected
+        assert args_of(upstream, "zone") == [[upstream_name, "64k"]]
+        assert args_of(upstream, "ip_hash") == ([[]] if inputs.stickiness == "ip_hash" else [])
+        assert args_of(upstream, "sticky") == (
+            [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
+    assert args_of(one(tree, "upstream", "pureconnect_logons")["block"], "keepalive") == []
 
     # IPv4 only, or the listen address; IPv6 too when browsers come by an IPv6 address
     ipv6 = ":" in inputs.public_host
@@ -189,41 +197,59 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
     assert args_of(sts, "ssl_certificate_key") == [[inputs.tls_key]]
     assert args_of(sts, "client_max_body_size") == [["1m"]]
 
+    # the public base, set once for both locations unless an outer proxy set it
     friendly = inputs.friendly_path
-    prefix = f"/{friendly}/" if friendly else "/"
-    location = [b for b in blocks(sts, "location") if b["args"] == [prefix]]
-    assert len(location) == 1
-    body = location[0]["block"]
-    condition = one(body, "if")
+    condition = one(sts, "if")
     assert condition["args"] == ["$http_inin_remap_base_url", "!~", ".+"]
     assert args_of(condition["block"], "set") == [[
         "$http_inin_remap_base_url", "$scheme://$http_host" + (f"/{friendly}" if friendly else "")]]
-    if friendly:
-        escaped = friendly.replace(".", r"\.")
-        assert args_of(body, "rewrite") == [[f"^/{escaped}/(.*)$", "/$1", "break"]]
-        assert args_of(one(sts, "location", "/")["block"], "return") == [["404"]]
-    else:
-        assert args_of(body, "rewrite") == []
-    assert args_of(body, "proxy_set_header") == [
+    assert args_of(sts, "proxy_set_header") == [
         ["ININ-REMAP-BASE-URL", "$http_inin_remap_base_url"],
         ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
         ["Host", "$host"],
         ["Connection", ""],  # upstream keepalive: see test_golden_keeps_upstream_connections_open
     ]
-    assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
-    # switchover: passive health checks above, retries and short connect timeout here; not on
-    # 503 (the STS's own "CIC unavailable" answer) and never re-sending a POST that arrived
-    assert args_of(body, "proxy_next_upstream") == [["error", "timeout", "http_502"]]
-    assert args_of(body, "proxy_connect_timeout") == [["3s"]]
-    assert args_of(body, "proxy_next_upstream_tries") == [[str(len(inputs.servers))]]
-    assert args_of(body, "proxy_cache") == [["off"]]
+    assert args_of(sts, "proxy_connect_timeout") == [["1s"]]
+    assert args_of(sts, "proxy_cache") == [["off"]]
     if inputs.upstream_ca:
-        assert args_of(body, "proxy_ssl_verify") == [["on"]]
-        assert args_of(body, "proxy_ssl_trusted_certificate") == [[inputs.upstream_ca]]
-        assert args_of(body, "proxy_ssl_name") == [[inputs.upstream_name]]
-        assert args_of(body, "proxy_ssl_server_name") == [["on"]]
+        assert args_of(sts, "proxy_ssl_verify") == [["on"]]
+        assert args_of(sts, "proxy_ssl_trusted_certificate") == [[inputs.upstream_ca]]
+        assert args_of(sts, "proxy_ssl_name") == [[inputs.upstream_name]]
+        assert args_of(sts, "proxy_ssl_server_name") == [["on"]]
     else:
-        assert args_of(body, "proxy_ssl_verify") == [["off"]]
+        assert args_of(sts, "proxy_ssl_verify") == [["off"]]
+
+    prefix = f"/{friendly}/" if friendly else "/"
+    location = [b for b in blocks(sts, "location") if b["args"] == [prefix]]
+    assert len(location) == 1
+    body = location[0]["block"]
+    post = one(sts, "location", "@sts_post")["block"]
+    # a POST (anything but GET and HEAD) is handled by @sts_post
+    assert args_of(body, "error_page") == [["418", "=", "@sts_post"]]
+    method = one(body, "if")
+    assert method["args"] == ["$request_method", "!~", "^(GET|HEAD)$"]
+    assert args_of(method["block"], "return") == [["418"]]
+    for block in (body, post):
+        if friendly:
+            escaped = friendly.replace(".", r"\.")
+            assert args_of(block, "rewrite") == [[f"^/{escaped}/(.*)$", "/$1", "break"]]
+        else:
+            assert args_of(block, "rewrite") == []
+        # nothing here undoes what the server block sets for both
+        assert args_of(block, "proxy_set_header") == []
+    if friendly:
+        assert args_of(one(sts, "location", "/")["block"], "return") == [["404"]]
+    assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
+    assert args_of(post, "proxy_pass") == [["https://pureconnect_logons"]]
+    # switchover: a GET goes to the other server on a failure, a timeout or a 502; never on a
+    # 503 (the STS's own "CIC unavailable" answer). A POST only when it was not sent.
+    tries = str(len(inputs.servers) * (2 if backups else 1))
+    assert args_of(body, "proxy_next_upstream") == [["error", "timeout", "http_502"]]
+    assert args_of(body, "proxy_next_upstream_tries") == [[tries]]
+    assert args_of(body, "proxy_read_timeout") == [[f"{inputs.quick_timeout}s"]]
+    assert args_of(post, "proxy_next_upstream") == [["error", "timeout"]]  # no non_idempotent
+    assert args_of(post, "proxy_next_upstream_tries") == [[tries]]
+    assert args_of(post, "proxy_read_timeout") == [[f"{inputs.logon_timeout}s"]]
 
 
 def sts_idle_timeout() -> float:
@@ -258,9 +284,10 @@ def proxying_locations(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_keeps_upstream_connections_open(name: str, tmp_path: Path) -> None:
-    """nginx keeps idle connections to the STS (no TLS handshake per request) and closes them
-    before the STS would: a request sent on a connection the STS is closing at that moment
-    fails (and a POST is not re-sent)."""
+    """nginx keeps idle connections to the STS for GETs (no TLS handshake per request) and
+    closes them before a stopping STS stops accepting (its drain) and long before the STS
+    closes an idle one: a request sent on a connection the STS is closing at that moment fails
+    (a POST would not be re-sent). POSTs get a new connection each (no keepalive)."""
     case = load_case(name)
     tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
     if not case.snippet:
@@ -269,26 +296,28 @@ def test_golden_keeps_upstream_connections_open(name: str, tmp_path: Path) -> No
     [[cached]] = args_of(upstream, "keepalive")
     assert 1 <= int(cached) <= 64
     [[timeout]] = args_of(upstream, "keepalive_timeout")
-    assert 0 < seconds(timeout) < sts_idle_timeout()
-    assert sts_idle_timeout() == 30  # as the template's comment says
+    assert 0 < seconds(timeout) < ServerSettings().stop_drain < sts_idle_timeout()
+    assert sts_idle_timeout() == 30 and ServerSettings().stop_drain == 3  # as the comments say
     # nginx requires the balancing method (ip_hash; sticky in NGINX Plus) before keepalive
     order = [d["directive"] for d in upstream]
     for method in ("ip_hash", "sticky"):
         if method in order:
             assert order.index(method) < order.index("keepalive")
+    logons = one(tree, "upstream", "pureconnect_logons")["block"]
+    assert args_of(logons, "keepalive") == args_of(logons, "keepalive_timeout") == []
 
+    # set once in the server block for both locations, and undone by neither
+    sts = blocks(tree, "server")[-1]["block"]
+    assert args_of(sts, "proxy_http_version") == [["1.1"]]
+    assert ["Connection", ""] in args_of(sts, "proxy_set_header")
+    assert args_of(sts, "proxy_ssl_session_reuse") == [["on"]]
     locations = proxying_locations(tree)
-    assert locations
+    assert len(locations) == 2
     for location in locations:
-        body = location["block"]
-        assert args_of(body, "proxy_http_version") == [["1.1"]], location["args"]
-        assert ["Connection", ""] in args_of(body, "proxy_set_header"), location["args"]
-        assert args_of(body, "proxy_ssl_session_reuse") == [["on"]], location["args"]
-    # nothing at the server or http level turns any of it off for the locations
+        for directive in ("proxy_http_version", "proxy_ssl_session_reuse", "proxy_set_header"):
+            assert args_of(location["block"], directive) == [], location["args"]
     for directive in ("proxy_http_version", "proxy_ssl_session_reuse"):
         assert args_of(tree, directive) == []
-        for server in blocks(tree, "server"):
-            assert args_of(server["block"], directive) == []
 
 
 def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> None:
@@ -298,22 +327,27 @@ def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> N
                             comments=False)["config"][0]["parsed"]
     ours = parse((CORPUS / "seed_example.conf").read_text(encoding="utf-8"), tmp_path, False)
 
-    def missing(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
-                where: str) -> list[str]:
+    def missing(expected: list[dict[str, Any]], actual: list[dict[str, Any]], where: str,
+                enclosing: tuple[list[dict[str, Any]], ...] = ()) -> list[str]:
         lost = []
         for directive in expected:
             name, args = directive["directive"], directive["args"]
-            if name.startswith("ssl_certificate"):  # a bare file name in the seed; ours absolute
-                match = [d for d in actual if d["directive"] == name and
-                         Path(d["args"][0]).name == args[0]]
-            else:
-                match = [d for d in actual if d["directive"] == name and
-                         d["args"][:len(args)] == args]
+            # in the same block, or in an enclosing one: nginx inherits proxy_set_header, and
+            # the rewrite module runs a server's `if` before its locations'
+            for candidates in (actual, *enclosing):
+                if name.startswith("ssl_certificate"):  # a bare file name in the seed
+                    match = [d for d in candidates if d["directive"] == name and
+                             Path(d["args"][0]).name == args[0]]
+                else:
+                    match = [d for d in candidates if d["directive"] == name and
+                             d["args"][:len(args)] == args]
+                if match:
+                    break
             if not match:
                 lost.append(f"{where}/{name} {' '.join(args)}")
             elif "block" in directive:
                 lost += missing(directive["block"], match[0].get("block", []),
-                                f"{where}/{name} {' '.join(args)}")
+                                f"{where}/{name} {' '.join(args)}", (actual, *enclosing))
         return lost
 
     assert missing(seed, ours, "") == []
@@ -371,7 +405,7 @@ def test_sticky_cookie_passes_nginx_t_but_for_the_sticky_line(tmp_path: Path) ->
     golden = case.golden.read_text(encoding="utf-8").split("\n")
     rendered = render(case.inputs, case.snippet, templates=templates).text.split("\n")
     assert [i for i, (a, b) in enumerate(zip(golden, rendered, strict=True)) if a != b] == [
-        0, next(i for i, line in enumerate(golden) if line.strip().startswith("sticky"))]
+        0, *(i for i, line in enumerate(golden) if line.strip().startswith("sticky"))]
 
 
 @needs_nginx
@@ -414,10 +448,10 @@ def test_check_of_an_ipv6_public_host_moves_only_the_ports(
     """Where nginx -t cannot listen on the real ports, the check of a configuration that
     listens on IPv4 and IPv6 keeps both listen lines (a listen address would drop one)."""
     case = load_case("ipv6_public_host")
-    real = check._bind_problem
-    monkeypatch.setattr(check, "_bind_problem", lambda address, port: (
+    real = standins.bind_problem
+    monkeypatch.setattr(standins, "bind_problem", lambda address, port: (
         f"*:{port}: Permission denied" if port in (443, 80) else real(address, port)))
-    stand_in, _, notes = check._stand_ins(case.inputs, tmp_path)
+    stand_in, _, notes = standins.stand_ins(case.inputs, tmp_path)
     assert stand_in.listen_hosts == (None, "::")
     assert stand_in.public_port not in (443, 80) and stand_in.redirect_port not in (443, 80)
     assert any("listened on other ports instead" in note for note in notes)
