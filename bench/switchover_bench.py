@@ -8,6 +8,9 @@ proxy: the requests under way, how many failed, and the worst stall (the longest
 on the client's monotonic clock. A calm row (no event) shows the machine's own noise.
 
     .venv/bin/python bench/switchover_bench.py [--backend cookie|redis] [--hang 20]
+        [--variant current|before|no-drain|no-backups|post-keepalive]
+
+A variant leaves one switchover rule out (bench/switchover_variants.py), to measure its worth.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.switchover_variants import VARIANTS, variant  # noqa: E402
 from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
 from tests.switchover import events  # noqa: E402
 from tests.switchover.events import Cost, Window  # noqa: E402
-from tests.switchover.pair import PROXIES, Pair, switchover_pair  # noqa: E402
+from tests.switchover.pair import Pair, switchover_pair  # noqa: E402
 from tests.switchover.traffic import Recorder, steady_traffic  # noqa: E402
 
 
@@ -62,16 +66,18 @@ def table(hang: float) -> list[tuple[str, Callable[[Pair], Window]]]:
     ]
 
 
-def run(backend: str, hang: float, folder: Path) -> list[tuple[str, dict[str, Cost]]]:
+def run(backend: str, hang: float, folder: Path, name: str
+        ) -> list[tuple[str, dict[str, Cost]]]:
     rows = []
-    with switchover_pair(folder, key_folder(folder), backend) as pair, \
+    with switchover_pair(folder, key_folder(folder), backend,
+                         variant=variant(name, folder)) as pair, \
             steady_traffic(pair) as recorder:
         time.sleep(3)  # every browser logged on, connections warm
         for label, event in table(hang):
             window = event(pair)
             time.sleep(events.SETTLE + 1)
-            rows.append((label, {name: events.cost(recorder, window, name)
-                                 for name in PROXIES}))
+            rows.append((label, {proxy: events.cost(recorder, window, proxy)
+                                 for proxy in pair.proxies}))
             print(f"  {backend}: {label}: " + "; ".join(
                 f"{c.proxy} {len(c.failed)} failed of {c.requests}, worst {c.worst:.2f} s "
                 f"({c.failure_kinds()})" for c in rows[-1][1].values()), file=sys.stderr)
@@ -90,21 +96,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", action="append", choices=["cookie", "redis"])
     parser.add_argument("--hang", type=float, default=20.0, help="seconds of the SIGSTOP")
+    parser.add_argument("--variant", choices=VARIANTS, default="current")
     args = parser.parse_args()
     results = {}
     for backend in args.backend or ["cookie", "redis"]:
         with tempfile.TemporaryDirectory(prefix=f"cic-sts-switchover-{backend}-") as folder:
-            results[backend] = run(backend, args.hang, Path(folder))
+            results[backend] = run(backend, args.hang, Path(folder), args.variant)
+    proxies = list(next(iter(results.values()))[0][1])
+    print(f"variant: {args.variant}; worst stall: the longest request (GET / POST), and how "
+          f"many took over {events.SLOW:g} s")
     print("| event | state | " + " | ".join(
-        f"{p}: failed requests | {p}: worst stall (GET / POST)" for p in PROXIES) + " |")
-    print("|---|---|" + "---|---|" * len(PROXIES))
+        f"{p}: failed requests | {p}: worst stall" for p in proxies) + " |")
+    print("|---|---|" + "---|---|" * len(proxies))
     for backend, rows in results.items():
         for label, costs in rows:
             cells = []
-            for name in PROXIES:
-                c = costs[name]
+            for proxy in proxies:
+                c = costs[proxy]
                 cells += [f"{len(c.failed)} of {c.requests}",
-                          f"{c.worst:.2f} s ({c.worst_get:.2f} / {c.worst_post:.2f})"]
+                          f"{c.worst:.1f} s ({c.worst_get:.1f} / {c.worst_post:.1f}; "
+                          f"{c.slow} > {events.SLOW:g} s)"]
             print(f"| {label} | {backend} | " + " | ".join(cells) + " |")
 
 

@@ -584,3 +584,44 @@ def test_write_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
 def test_write_needs_an_existing_folder(tmp_path: Path) -> None:
     with pytest.raises(ProxyConfigError, match="does not exist"):
         write_owned(tmp_path / "nope" / "x.conf", stamp("a;\n"))
+
+
+# -- the comments say what the directives do -----------------------------------------------------
+
+#: Numbers the comments may cite that are not directives of the file: the STS's own (its drain
+#: at a stop, server.stop_drain; its idle keep-alive, gunicorn's keepalive; its ICWS deadline).
+STS_NUMBERS = {str(ServerSettings().stop_drain), str(int(sts_idle_timeout())), "25"}
+
+
+def cited_numbers(text: str) -> tuple[set[str], set[str]]:
+    """(numbers with a time unit in comments, numbers in directives) of a configuration."""
+    comments, directives = [], []
+    for line in text.splitlines()[1:]:  # not the marker
+        code, _, comment = line.partition("#")
+        comments.append(comment)
+        directives.append(code)
+    unit = r"(\d+) ?(?:s|seconds|ms)\b"
+    return (set(re.findall(unit, " ".join(comments))),
+            set(re.findall(r"\b(\d+)(?:s|ms)?\b", " ".join(directives))))
+
+
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy"])
+def test_every_time_in_a_comment_is_a_directive_of_the_file(proxy: str) -> None:
+    """Rendered with unusual timeouts, every time a comment cites is one of the file's own
+    directives (or one of the STS's, named), and the two timeouts are explained: a number
+    written into a comment by hand would show here."""
+    case = load_case("seed_example")
+    inputs = replace(case.inputs, quick_timeout=7, logon_timeout=45, stickiness="none",
+                     tls_key=case.inputs.tls_certificate)
+    text = render(inputs, proxy=proxy).text  # type: ignore[arg-type]
+    in_comments, in_directives = cited_numbers(text)
+    assert {"7", "45"} <= in_comments
+    assert in_comments - in_directives - STS_NUMBERS == set()
+
+
+def test_the_comments_never_say_a_503_takes_a_server_out() -> None:
+    text = render(load_case("seed_example").inputs).text
+    comment = " ".join(line.partition("#")[2] for line in text.splitlines()[1:])
+    sentences = [s for s in re.split(r"(?<=[.;:])\s", comment) if "503" in s]
+    assert sentences and all(" not" in s or "itself" in s for s in sentences), sentences
+    assert "http_503" not in text

@@ -1,7 +1,8 @@
 """The events of issue 15's table, done to the pair while the traffic runs, and what each cost.
 
-Each event is done to the first server of the pair (127.0.0.2; with round robin both serve) and
-returns the moments that matter, on the same monotonic clock as the traffic. Its cost is read
+Each event is done to the server that serves (with round robin both do: then the first,
+127.0.0.2; with ip_hash and every client on one address, the one they hash to) and returns the
+moments that matter, on the same monotonic clock as the traffic. Its cost is read
 from the requests under way between its start and a second after its end: how many failed, and
 the longest any request took (the worst stall). Restarts follow docs/operating.md: the server is
 stopped as systemd stops it (SIGTERM to every process), started, and the next step waits until
@@ -20,6 +21,8 @@ from tests.switchover.traffic import Outcome, Recorder
 
 #: Seconds of traffic after an event that still count as its cost.
 SETTLE = 1.0
+#: A request slower than this (seconds) counts as stalled in the bench's table.
+SLOW = 1.0
 
 
 @dataclass(frozen=True)
@@ -35,50 +38,56 @@ def restart(server: Sts) -> None:
 
 
 def graceful_stop_then_start(pair: Pair) -> Window:
+    server = pair.serving()
     start = time.monotonic()
-    restart(pair.first())
+    restart(server)
     return Window(start, time.monotonic())
 
 
 def sigkill_then_start(pair: Pair) -> Window:
+    server = pair.serving()
     start = time.monotonic()
-    pair.first().kill()
+    server.kill()
     killed = time.monotonic()
-    pair.first().start()
+    pair.kills.append((start, killed))
+    server.start()
     return Window(start, time.monotonic(), {"kill": start, "dead": killed})
 
 
 def hang(seconds: float) -> Callable[[Pair], Window]:
     def event(pair: Pair) -> Window:
+        server = pair.serving()
         start = time.monotonic()
-        pair.first().signal(signal.SIGSTOP)
+        server.signal(signal.SIGSTOP)
         time.sleep(seconds)
-        pair.first().signal(signal.SIGCONT)
+        server.signal(signal.SIGCONT)
         return Window(start, time.monotonic(), {"resumed": time.monotonic()})
     event.__name__ = f"hang {seconds:g} s"
     return event
 
 
 def rolling_restart(pause: float = 0.0) -> Callable[[Pair], Window]:
-    """The first server restarted; the second as soon as the first answers /readyz (or
+    """The serving server restarted; the other as soon as the first answers /readyz (or
     `pause` seconds later)."""
     def event(pair: Pair) -> Window:
+        first = pair.serving()
         start = time.monotonic()
-        restart(pair.first())
+        restart(first)
         time.sleep(pause)
         second = time.monotonic()
-        restart(pair.second())
+        restart(pair.other(first))
         return Window(start, time.monotonic(), {"second": second})
     return event
 
 
 def stop_after_the_other_restarted(pair: Pair) -> Window:
-    """The second server restarted, so that the proxy has marked it failed (nginx keeps the
-    mark for 10 s); two seconds after it is back, the first is stopped (then started)."""
-    restart(pair.second())
+    """The other server restarted, so that the proxy has marked it failed (nginx keeps the
+    mark for 10 s); two seconds after it is back, the serving one is stopped (then started)."""
+    server = pair.serving()
+    restart(pair.other(server))
     time.sleep(2.0)
     start = time.monotonic()
-    restart(pair.first())
+    restart(server)
     return Window(start, time.monotonic())
 
 
@@ -90,6 +99,7 @@ class Cost:
     worst: float  # seconds: the longest request under way during the event
     worst_get: float
     worst_post: float
+    slow: int  # requests that took longer than SLOW seconds
 
     def failure_kinds(self) -> str:
         kinds: dict[str, int] = {}
@@ -105,4 +115,5 @@ def cost(recorder: Recorder, window: Window, proxy: str) -> Cost:
     gets = [o.duration for o in outcomes if o.method == "GET"]
     posts = [o.duration for o in outcomes if o.method == "POST"]
     return Cost(proxy, len(outcomes), [o for o in outcomes if not o.ok],
-                max(gets + posts, default=0.0), max(gets, default=0.0), max(posts, default=0.0))
+                max(gets + posts, default=0.0), max(gets, default=0.0), max(posts, default=0.0),
+                sum(o.duration > SLOW for o in outcomes))

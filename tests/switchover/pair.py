@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -106,16 +107,26 @@ class Pair:
     servers: dict[str, Sts]
     proxies: dict[Proxy, RunningProxy]
     backend: str
+    kills: list[tuple[float, float]] = field(default_factory=list)  # (SIGKILL sent, dead)
 
     @property
     def ca_file(self) -> Path:
         return self.folder / "certs" / "tls.crt"
 
-    def first(self) -> Sts:
-        return self.servers[PAIR[0]]
+    def serving(self) -> Sts:
+        """The server that answers most now (with round robin both do: the first, then): the
+        one whose access log grows faster over half a second."""
+        def lines() -> dict[str, int]:
+            return {a: s.log.read_bytes().count(b"\n") for a, s in self.servers.items()}
+        before = lines()
+        time.sleep(0.5)
+        after = lines()
+        growth = {a: after[a] - before[a] for a in PAIR}
+        busiest = max(PAIR, key=lambda a: growth[a])
+        return self.servers[busiest if growth[busiest] > 2 * min(growth.values()) else PAIR[0]]
 
-    def second(self) -> Sts:
-        return self.servers[PAIR[1]]
+    def other(self, server: Sts) -> Sts:
+        return next(s for s in self.servers.values() if s is not server)
 
 
 def seed_users(database: Path, count: int) -> None:
@@ -128,9 +139,20 @@ def seed_users(database: Path, count: int) -> None:
                             PASSWORD) for i in range(count)])
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What the bench may change to measure what a rule is worth (tests use the default):
+    templates other than proxy_templates/, the STS's drain, which proxies, extra inputs."""
+
+    templates: Path | None = None
+    stop_drain: int = STOP_DRAIN
+    proxies: tuple[Proxy, ...] = PROXIES
+    options: tuple[str, ...] = ()
+
+
 @contextmanager
-def switchover_pair(folder: Path, key_dir: Path, backend: str, users: int = 3000
-                    ) -> Iterator[Pair]:
+def switchover_pair(folder: Path, key_dir: Path, backend: str, users: int = 3000,
+                    variant: Variant = Variant()) -> Iterator[Pair]:
     """Both STS servers started, both proxies running in front of them; all stopped at the
     end whatever happens."""
     sts_port = pair_port(PAIR)
@@ -142,7 +164,7 @@ def switchover_pair(folder: Path, key_dir: Path, backend: str, users: int = 3000
             url = stack.enter_context(redis_server(free_port(), folder / "redis.log"))
             state = f'\n[state]\nbackend = "redis"\nredis_url = "{url}"\n'
         path = write_config(folder, key_dir, machine="127.0.0.1", port=sts_port,
-                            stop_drain=STOP_DRAIN)
+                            stop_drain=variant.stop_drain)
         text = path.read_text().replace(
             "[server]\n", f'[server]\npublic_base_url = "{bases["nginx"]}"\n'
             f'remap_allowed_bases = ["{bases["nginx"]}", "{bases["haproxy"]}"]\n', 1)
@@ -165,14 +187,14 @@ upstream_name = "localhost"
             stack.callback(server.close)
             server.start()
         proxies = {name: stack.enter_context(running_proxy(name, path, folder / name,
-                                                           ports[name], bases[name]))
-                   for name in PROXIES}
+                                                           ports[name], bases[name], variant))
+                   for name in variant.proxies}
         yield Pair(folder, path, servers, proxies, backend)
 
 
 @contextmanager
-def running_proxy(name: Proxy, config: Path, prefix: Path, port: int, base: str
-                  ) -> Iterator[RunningProxy]:
+def running_proxy(name: Proxy, config: Path, prefix: Path, port: int, base: str,
+                  variant: Variant = Variant()) -> Iterator[RunningProxy]:
     """`cic-sts proxy NAME --check` writes the configuration; the real proxy runs it in the
     foreground (its pid and logs in `prefix`), stopped whatever happens."""
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
@@ -183,18 +205,24 @@ def running_proxy(name: Proxy, config: Path, prefix: Path, port: int, base: str
     else:  # HAProxy reads the key from the certificate's file
         pem = str(config.parent / "certs" / "proxy.pem")
         options += ["--tls-cert", pem, "--tls-key", pem]
-    result = CliRunner().invoke(cli, ["--config", str(config), "proxy", name, *options,
-                                      "--output", str(conf), "--check", "--format", "json"],
-                                catch_exceptions=False)
-    if result.exit_code != 0:
-        raise RuntimeError(f"cic-sts proxy {name}: {result.output}")
-    generated = json.loads(result.stdout)
+    options += variant.options
+    if variant.templates is None:
+        result = CliRunner().invoke(cli, ["--config", str(config), "proxy", name, *options,
+                                          "--output", str(conf), "--check", "--format",
+                                          "json"], catch_exceptions=False)
+        if result.exit_code != 0:
+            raise RuntimeError(f"cic-sts proxy {name}: {result.output}")
+        generated = json.loads(result.stdout)
+    else:
+        generated = render_variant(name, config, options, conf, variant.templates)
     executable = find_proxy(name)
     if name == "nginx":
         if os.geteuid() != 0:  # the compiled-in temporary folders need root
             conf.write_text(with_temp_paths(conf.read_text(), prefix))
+        # a configuration without a pid line (an older one) would take Debian's pid file
+        pid = "" if "\npid " in conf.read_text() else f" pid {prefix}/nginx.pid;"
         command = [executable, "-p", f"{prefix}/", "-c", str(conf), "-e",
-                   str(prefix / "error.log"), "-g", "daemon off;"]
+                   str(prefix / "error.log"), "-g", f"daemon off;{pid}"]
     else:
         command = [executable, "-db", "-f", str(conf)]
     out = (prefix / f"{name}.out").open("wb")
@@ -206,3 +234,21 @@ def running_proxy(name: Proxy, config: Path, prefix: Path, port: int, base: str
     finally:
         stop(process)
         out.close()
+
+
+def render_variant(name: Proxy, config: Path, options: list[str], conf: Path,
+                   templates: Path) -> dict[str, object]:
+    """What `cic-sts proxy NAME` would write, from other templates (the bench's variants)."""
+    from idp.proxy.render import render
+    from idp.proxy.sources import from_config, from_options
+    from idp.proxy.validate import validate
+
+    keys = {"--public-port": "public_port", "--pid-file": "pid_file", "--log-dir": "log_dir",
+            "--tls-cert": "tls_certificate", "--tls-key": "tls_key",
+            "--stickiness": "stickiness"}
+    given = from_config(load_config(config))
+    given.update(from_options({keys[o]: v for o, v in zip(options[::2], options[1::2],
+                                                           strict=True)}, config.parent))
+    text = render(validate(given, name).inputs, proxy=name, templates=templates).text
+    conf.write_text(text)
+    return {"config": text}
