@@ -54,14 +54,20 @@ def sigkill_then_start(pair: Pair) -> Window:
     return Window(start, time.monotonic(), {"kill": start, "dead": killed})
 
 
-def hang(seconds: float) -> Callable[[Pair], Window]:
+def hang(seconds: float, during: Callable[[], None] | None = None
+         ) -> Callable[[Pair], Window]:
+    """The serving server stopped (SIGSTOP) for `seconds`; `during`, if given, runs meanwhile
+    (it must end before the server resumes)."""
     def event(pair: Pair) -> Window:
         server = pair.serving()
         start = time.monotonic()
         server.signal(signal.SIGSTOP)
-        time.sleep(seconds)
+        if during is not None:
+            during()
+        time.sleep(max(0.0, start + seconds - time.monotonic()))
+        ended = time.monotonic()
         server.signal(signal.SIGCONT)
-        return Window(start, time.monotonic(), {"resumed": time.monotonic()})
+        return Window(start, time.monotonic(), {"resumed": ended})
     event.__name__ = f"hang {seconds:g} s"
     return event
 

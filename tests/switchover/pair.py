@@ -131,12 +131,16 @@ class Pair:
 
 def seed_users(database: Path, count: int) -> None:
     """`count` distinct users (user00000, ...), stored with a cheap hasher as the suite does."""
+    seed_named(database, [f"user{i:05d}" for i in range(count)])
+
+
+def seed_named(database: Path, user_ids: list[str]) -> None:
     from idp.auth.local import LocalDirectory
     from idp.users import CicUser
 
     directory = LocalDirectory(database, hasher=CHEAP_HASHER)
-    directory.upsert_many([(CicUser(f"user{i:05d}", f"User {i}", f"user{i:05d}@example.com"),
-                            PASSWORD) for i in range(count)])
+    directory.upsert_many([(CicUser(user_id, user_id, f"{user_id}@example.com"), PASSWORD)
+                           for user_id in user_ids])
 
 
 @dataclass(frozen=True)
