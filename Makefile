@@ -7,8 +7,8 @@ STAMP   := $(VENV)/.installed-stamp
 PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
 DEMO    ?= .demo
 
-.PHONY: run test test-fast lint docs bench bench-sync bench-logon bench-presence system-deps \
-	constraints clean
+.PHONY: run test test-fast lint docs bench bench-sync bench-logon bench-presence \
+	bench-switchover system-deps constraints clean
 
 system-deps:
 	@bash scripts/system-deps.sh test
@@ -50,6 +50,11 @@ bench-logon: $(STAMP)
 # The sync against the local SCIM server: 10,000 users, no-op and 1 % passes, the 300/min pace.
 bench-sync: $(STAMP)
 	$(PY) bench/sync_bench.py
+
+# Issue 15's table: each switchover event through real nginx and HAProxy, cookie and Redis state.
+bench-switchover: $(STAMP)
+	@bash scripts/system-deps.sh bench
+	$(PY) bench/switchover_bench.py
 
 # Newest versions within pyproject's bounds, in a scratch venv; constraints.txt is replaced
 # only when the whole suite passes with them.

@@ -205,6 +205,7 @@ tls_key = "certs/tls.key"
 upstream_ca = "certs/tls.crt"
 upstream_name = "localhost"
 log_dir = "{prefix / 'logs'}"
+pid_file = "nginx.pid"
 
 [monitoring]
 audit_log = ""

@@ -26,7 +26,10 @@ worker_connections = _config.server.connections
 # Seconds an idle keep-alive connection, or any read or send, may take before it is closed.
 keepalive = 30
 timeout = 60
-graceful_timeout = 10
+# A stop drains for server.stop_drain seconds (idp/server/worker.py), then waits for the answers
+# in flight: long enough for a logon waiting on CIC (25 s with the default ICWS deadline).
+# Only a stop with requests still in flight takes this long.
+graceful_timeout = 30
 loglevel = _config.server.log_level
 accesslog = "-"
 # The worker writes its own line: client "METHOD path" status bytes duration, never the query
@@ -35,6 +38,13 @@ wsgi_app = "idp.wsgi:app"
 # gunicorn's control socket lives at one fixed path per user; two STS instances on one machine
 # (a switchover pair under test) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker: object) -> None:
+    """In each worker process, before it serves: the length of its drain at the stop."""
+    from idp.server.worker import StsServer
+
+    StsServer.stop_drain = float(_config.server.stop_drain)
 
 
 def on_exit(server: object) -> None:

@@ -7,6 +7,7 @@
 # (a policy-rc.d for the time of the install): tests start their own servers on loopback.
 #   xmlsec1   - the reference verifier in interoperability tests
 #   nginx-light - the proxy generator's `--check` and end-to-end tests
+#   haproxy   - the HAProxy renderer's `--check`, its switchover tests and bench
 #   chromium  - headless browser for end-to-end tests (driven by Playwright, never downloaded)
 #   redis-server - shared state for a pair of STS servers (tests)
 #   systemd   - systemd-analyze, which checks the units in deploy/ (works without systemd running)
@@ -14,8 +15,8 @@
 #   wrk       - HTTP load generator for `make bench`
 set -euo pipefail
 case "${1:-test}" in
-    test) want=(xmlsec1 nginx-light chromium redis-server systemd sqlite3) ;;
-    bench) want=(xmlsec1 nginx-light redis-server wrk) ;;
+    test) want=(xmlsec1 nginx-light haproxy chromium redis-server systemd sqlite3) ;;
+    bench) want=(xmlsec1 nginx-light haproxy redis-server wrk) ;;
     *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
 missing=()

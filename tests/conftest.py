@@ -62,8 +62,11 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_config(folder: Path, key_dir: Path, extra: str = "", sp_base: str = SP_BASE,
-                 machine: str = "localhost", port: int = 8043) -> Path:
-    """A configuration like `cic-sts init` writes, with the test SP registered from metadata."""
+                 machine: str = "localhost", port: int = 8043, stop_drain: int = 0) -> Path:
+    """A configuration like `cic-sts init` writes, with the test SP registered from metadata.
+    A stopping server drains for `stop_drain` seconds: none unless a test is about that
+    (tests/switchover/, the worker's own tests), so that stopping a server does not slow down
+    every other test."""
     certs = folder / "certs"
     if not certs.exists():
         shutil.copytree(key_dir, certs)
@@ -75,6 +78,7 @@ def write_config(folder: Path, key_dir: Path, extra: str = "", sp_base: str = SP
 [server]
 machine_names = ["{machine}", "127.0.0.1"]
 port = {port}
+stop_drain = {stop_drain}
 
 [idp]
 session_secret = {{ file = "certs/session.secret" }}

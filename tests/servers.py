@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import ssl
@@ -139,14 +140,25 @@ def redis_server(port: int, log: Path) -> Iterator[str]:
 @contextmanager
 def nginx_running(conf: Path, prefix: Path, url: str) -> Iterator[subprocess.Popen[bytes]]:
     """Real nginx in the foreground (`daemon off`), pid and startup log in `prefix`; stopped
-    (fast shutdown, then SIGKILL to its process group) whatever happens."""
+    (fast shutdown, then SIGKILL to its process group) whatever happens.
+
+    A generated nginx.conf names its pid file (/run/nginx.pid unless proxy.pid_file says
+    otherwise): a test must never take the pid file of an nginx already on the machine, so
+    one outside `prefix` is refused, and a configuration without one gets one in `prefix`."""
     from idp.proxy.check import find_nginx
 
+    named = re.findall(r"^\s*pid\s+([^;\s]+)\s*;", conf.read_text(), flags=re.MULTILINE)
+    pid = Path(named[0]) if named else None
+    if pid is not None and not (pid if pid.is_absolute() else prefix / pid).resolve() \
+            .is_relative_to(prefix.resolve()):
+        raise AssertionError(f"{conf} names pid file {pid}, outside the test's {prefix}: "
+                             "render it with proxy.pid_file (or --pid-file) under the prefix")
+    directives = "daemon off;" if named else f"daemon off; pid {prefix}/nginx.pid;"
     executable = find_nginx()
     log = (prefix / "nginx.out").open("wb")
     process = subprocess.Popen(
         [executable, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log"),
-         "-g", f"daemon off; pid {prefix}/nginx.pid;"],
+         "-g", directives],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_responds(url, timeout=15, process=process)

@@ -1,11 +1,12 @@
-"""The generated Nginx configuration in front of a real switchover pair, end to end.
+"""The generated nginx configuration in front of a real switchover pair, end to end.
 
 Two STS instances (real gunicorn over TLS) on 127.0.0.2 and 127.0.0.3 (one port, chosen at run
 time) share one configuration and one set of keys, like the two CIC servers of a pair.
 `cic-sts proxy nginx` renders the configuration from that file's `[proxy]` section, real nginx
 runs it on 127.0.0.1 (a temporary prefix; logs and pid inside it), and headless Chromium logs on
-to the demo SP through it. Then the instance that served is stopped, and the next logon and 50
-more requests must still succeed, through the other one. nginx must reuse its connections to the
+to the demo SP through it. Then one instance is stopped, and the next logon and 50 more
+requests must still succeed, through the other one (tests/test_switchover_e2e.py measures every
+switchover event under load). nginx must reuse its connections to the
 pair (upstream keepalive), not open one per request. All traffic stays on loopback.
 """
 
@@ -35,8 +36,9 @@ from idp.commands.sso_form import sso_form_values
 from idp.config import Config, load_config
 from idp.demo.sp import DemoIdp, create_demo_sp
 from idp.proxy.check import with_temp_paths
+from idp.proxy.verify import authn_request_query
 from idp.saml.metadata import METADATA_PATH, SSO_PATH
-from tests.conftest import PASSWORD, seed_users, write_config
+from tests.conftest import PASSWORD, hidden, seed_users, write_config
 from tests.servers import (
     flask_server,
     free_port,
@@ -78,7 +80,8 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator
     prefix = folder / "nginx"
     (prefix / "logs").mkdir(parents=True)
 
-    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port)
+    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
+                        stop_drain=3)  # a stop as in production (server.stop_drain's default)
     text = path.read_text().replace("[server]\n", f'[server]\npublic_base_url = "{base}"\n', 1)
     path.write_text(text + f"""
 [proxy]
@@ -89,7 +92,8 @@ tls_key = "certs/tls.key"
 upstream_ca = "certs/tls.crt"
 upstream_name = "localhost"
 log_dir = "{prefix / 'logs'}"
-""")
+pid_file = "nginx.pid"
+""")  # a relative pid file: under this nginx's prefix, not Debian's /run/nginx.pid
     config = load_config(path)
     seed_users(config.directory.database)
 
@@ -260,17 +264,43 @@ def test_the_proxy_reuses_its_connections_to_the_sts(proxied: Proxied) -> None:
                              f"requests: {sorted(opened)}"
 
 
+def test_a_wrong_password_through_the_proxy_shows_the_form_again_under_the_public_base(
+        proxied: Proxied) -> None:
+    """POSTs take the other location and upstream (a new connection each): the public base
+    still reaches the STS, and the page it answers leads back through the proxy."""
+    trust = ssl.create_default_context(cafile=str(proxied.ca_file))
+    with httpx.Client(verify=trust, timeout=10) as client:
+        page = client.get(proxied.base + "/ICNotifierIDP/login", params=authn_request_query(
+            f"{proxied.sp}/metadata", proxied.base + SSO_PATH))
+        assert page.status_code == 200 and 'name="password"' in page.text
+        answer = client.post(proxied.base + SSO_PATH, data={
+            "ctx": hidden(page.text, "ctx"), "csrf": hidden(page.text, "csrf"),
+            "user_id": "alice", "password": "not the password"})
+    assert answer.status_code == 401
+    assert f'action="{proxied.base}/ICNotifierIDP/login' in answer.text
+    deadline = time.monotonic() + 5  # nginx writes the line once the answer is sent
+    while '"POST /ICNotifierIDP/login" 401' not in proxied.nginx_log.read_text():
+        assert time.monotonic() < deadline, "no access log line for the POST"
+        time.sleep(0.05)
+
+
 def test_logon_through_the_proxy_survives_a_switchover(proxied: Proxied,
                                                        browser: Browser) -> None:
     before = {address: proxied.served_logons(address) for address in PAIR}
-    with visit(browser) as seen:
-        log_on(proxied, seen)
-        assert_stayed_under_the_public_base(proxied, seen)
+    for _ in range(6):  # round robin: logons until both servers have served one
+        with visit(browser) as seen:
+            log_on(proxied, seen)
+            assert_stayed_under_the_public_base(proxied, seen)
+        if all(proxied.served_logons(a) > before[a] for a in PAIR):
+            break
+        # each logon is two GETs (page, stylesheet) that alternate: shift the alternation
+        httpx.get(proxied.base + "/healthz", verify=ssl.create_default_context(
+            cafile=str(proxied.ca_file)), timeout=10)
+    else:
+        raise AssertionError("six logons, and one server of the pair served none")
 
-    served = [a for a in PAIR if proxied.served_logons(a) > before[a]]
-    assert len(served) == 1, "ip_hash sends one browser to one server"
-    stop(proxied.sts[served[0]])
-    other = next(a for a in PAIR if a != served[0])
+    served, other = PAIR
+    stop(proxied.sts[served])  # drains 3 s (still answering), then refuses connections
     before_other = proxied.served_logons(other)
 
     with visit(browser) as seen:  # a new browser: no STS session, the password is asked again
@@ -289,6 +319,6 @@ def test_logon_through_the_proxy_survives_a_switchover(proxied: Proxied,
 
     # nginx tried the stopped server first, then the other, inside one request
     access = proxied.nginx_log.read_text()
-    assert f"upstream={served[0]}:{proxied.sts_port}, {other}:{proxied.sts_port}" in access
+    assert f"upstream={served}:{proxied.sts_port}, {other}:{proxied.sts_port}" in access
     statuses = re.findall(r'^\S+ \[[^]]+\] "[A-Z]+ \S+" (\d{3}) ', access, re.MULTILINE)
     assert len(statuses) >= 50 and not [s for s in statuses if s.startswith("5")]

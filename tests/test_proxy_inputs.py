@@ -27,6 +27,7 @@ from idp.proxy.verify import _Links, authn_request_query, under
 from idp.proxy.write import stamp
 from idp.saml.request import parse_authn_request
 from tests.conftest import write_config
+from tests.servers import free_port
 
 SEED = ["--server", "10.1.2.3", "--server", "10.1.2.4", "--public-host", "appserver.xyzcorp.com"]
 
@@ -97,7 +98,7 @@ def refused(**values: Any) -> str:
     ({"stickiness": "least_conn"}, "--stickiness: one of ip_hash, sticky-cookie, none, "
                                    "got 'least_conn'"),
     ({"log_dir": "logs"}, "--log-dir: 'logs': give an absolute path"),
-    ({"log_dir": "/var/log/my logs"}, "--log-dir: '/var/log/my logs': a path in the nginx "
+    ({"log_dir": "/var/log/my logs"}, "--log-dir: '/var/log/my logs': a path in the proxy "
                                       "configuration may only contain"),
     ({"redirect_http": True, "public_port": 80}, "--redirect-http: the public port is already 80"),
 ])
@@ -284,6 +285,65 @@ stickiness = "none"
         validate({**from_config(config), **from_settings({"redirect_http": "yes"}, tmp_path)})
 
 
+def test_switchover_timing_inputs(tls: dict[str, Any]) -> None:
+    default = options(**tls).inputs
+    assert (default.quick_timeout, default.logon_timeout) == (3, 30)
+    assert default.stickiness == "none" and default.pid_file is None
+    tuned = options(**tls, quick_timeout="5", logon_timeout=40, pid_file="run/./nginx.pid")
+    assert (tuned.inputs.quick_timeout, tuned.inputs.logon_timeout) == (5, 40)
+    assert tuned.inputs.pid_file == "run/nginx.pid"  # relative: under nginx's prefix
+    assert refused(**tls, quick_timeout=0) == "--quick-timeout: 0 is out of range (1-60 s)"
+    assert refused(**tls, logon_timeout="soon") == \
+        "--logon-timeout: expected a number of seconds, got 'soon'"
+    assert refused(**tls, quick_timeout=10, logon_timeout=5) == (
+        "--logon-timeout: 5 s is shorter than --quick-timeout (10 s): a logon may wait on CIC, "
+        "a GET never does")
+    assert "not a semicolon" in refused(**tls, pid_file="/run/x;y.pid")
+
+
+def test_stickiness_other_than_none_warns_with_nginx_only(tmp_path: Path,
+                                                         tls: dict[str, Any]) -> None:
+    warned = options(**tls, stickiness="ip_hash").warnings
+    assert any(w.startswith("--stickiness: ip_hash: nginx cannot combine it with the backup "
+                            "servers") for w in warned)
+    assert not any("--stickiness" in w for w in options(**tls).warnings)
+    pem = tmp_path / "proxy.pem"  # HAProxy: certificate and key in one file
+    pem.write_text(Path(tls["tls_certificate"]).read_text() + Path(tls["tls_key"]).read_text())
+    given = from_options({"servers": ("10.1.2.3", "10.1.2.4"), "public_host": "sts.example",
+                          "stickiness": "ip_hash", "tls_certificate": str(pem),
+                          "tls_key": str(pem)}, Path.cwd())
+    assert not any("--stickiness" in w for w in validate(given, "haproxy").warnings)
+
+
+def test_the_proxy_must_wait_longer_for_a_logon_than_the_sts_waits_for_cic(
+        tmp_path: Path, key_dir: Path, tls: dict[str, Any]) -> None:
+    path = write_config(tmp_path, key_dir, extra=(
+        '\n[icws]\nservers = ["cic1"]\ntimeout = 10\nfailover_timeout = 15\n'))
+    path.write_text(path.read_text().replace("[directory]\n", '[directory]\nbackend = "icws"\n'))
+    result = run("--config", str(path), "proxy", "nginx", *SEED, "--tls-cert",
+                 tls["tls_certificate"], "--tls-key", tls["tls_key"], "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert any("a logon may wait 35 s on CIC" in w and "raise proxy.logon_timeout" in w
+               for w in json.loads(result.stdout)["warnings"])
+    longer = run("--config", str(path), "proxy", "nginx", *SEED, "--tls-cert",
+                 tls["tls_certificate"], "--tls-key", tls["tls_key"], "--logon-timeout", "40",
+                 "--format", "json")
+    assert not any("on CIC" in w for w in json.loads(longer.stdout)["warnings"])
+
+
+def test_wait_ready_names_the_server_that_is_not_ready(tmp_path: Path) -> None:
+    nothing = run("proxy", "wait-ready", "--insecure")
+    assert nothing.exit_code == 2 and "--server: name the STS servers" in nothing.stderr
+    unverified = run("proxy", "wait-ready", "--server", "127.0.0.1")
+    assert unverified.exit_code == 2 and "--upstream-ca" in unverified.stderr
+    port = free_port()  # nothing listens there
+    result = run("proxy", "wait-ready", "--server", f"127.0.0.1:{port}", "--insecure",
+                 "--timeout", "0.3")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"127.0.0.1:{port}: no answer (ConnectError")
+    assert "not every server was ready within 0.3 s" in result.stderr
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 
@@ -317,7 +377,7 @@ def test_nginx_writes_a_file_and_then_prints_the_values_on_stdout(
     assert out.read_text().startswith("# cic-sts generated sha256=")
     assert "upstream pureconnect_servers {" in out.read_text()
     assert f"unchanged {out}" in run(*args).stdout
-    assert f"replaced {out}" in run(*args, "--stickiness", "none").stdout
+    assert f"replaced {out}" in run(*args, "--stickiness", "ip_hash").stdout
 
     out.write_text(out.read_text() + "# a hand edit\n")
     refused = run(*args)

@@ -26,9 +26,10 @@ import crossplane
 import httpx
 import pytest
 
+from idp.config import ServerSettings
 from idp.errors import ProxyConfigError
 from idp.keys import generate_tls_pair
-from idp.proxy import check
+from idp.proxy import check, standins
 from idp.proxy.check import NginxRejected, nginx_test
 from idp.proxy.model import ProxyInputs, Upstream
 from idp.proxy.render import render
@@ -155,15 +156,22 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
     tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
     if not case.snippet:
         assert args_of(one(tree, "events")["block"], "worker_connections") == [["1024"]]
+        assert args_of(tree, "pid") == [["/run/nginx.pid"]]  # what Debian's unit expects
         tree = one(tree, "http")["block"]
 
-    upstream = one(tree, "upstream", "pureconnect_servers")["block"]
-    assert args_of(upstream, "server") == [
-        [s.address, "max_fails=1", "fail_timeout=10s"] for s in inputs.servers]
-    assert args_of(upstream, "zone") == [["pureconnect_servers", "64k"]]
-    assert args_of(upstream, "ip_hash") == ([[]] if inputs.stickiness == "ip_hash" else [])
-    assert args_of(upstream, "sticky") == (
-        [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
+    # the pair twice: GETs and HEADs keep connections open, everything else gets new ones
+    backups = inputs.stickiness == "none"
+    for upstream_name in ("pureconnect_servers", "pureconnect_logons"):
+        upstream = one(tree, "upstream", upstream_name)["block"]
+        expected = [[s.address, "max_fails=1", "fail_timeout=10s"] for s in inputs.servers]
+        if backups:  # never left out: the fallback while both are marked failed
+            expected += [[s.address, "backup", "max_fails=0"] for s in inputs.servers]
+        assert args_of(upstream, "server") == expected
+        assert args_of(upstream, "zone") == [[upstream_name, "64k"]]
+        assert args_of(upstream, "ip_hash") == ([[]] if inputs.stickiness == "ip_hash" else [])
+        assert args_of(upstream, "sticky") == (
+            [["cookie", "srv_id", "expires=1h"]] if inputs.stickiness == "sticky-cookie" else [])
+    assert args_of(one(tree, "upstream", "pureconnect_logons")["block"], "keepalive") == []
 
     # IPv4 only, or the listen address; IPv6 too when browsers come by an IPv6 address
     ipv6 = ":" in inputs.public_host
@@ -190,21 +198,12 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
     assert args_of(sts, "client_max_body_size") == [["1m"]]
 
     friendly = inputs.friendly_path
-    prefix = f"/{friendly}/" if friendly else "/"
-    location = [b for b in blocks(sts, "location") if b["args"] == [prefix]]
-    assert len(location) == 1
-    body = location[0]["block"]
-    assert args_of(body, "if") == []  # nothing taken from the request: see below
-    if friendly:
-        escaped = friendly.replace(".", r"\.")
-        assert args_of(body, "rewrite") == [[f"^/{escaped}/(.*)$", "/$1", "break"]]
-        assert args_of(one(sts, "location", "/")["block"], "return") == [["404"]]
-    else:
-        assert args_of(body, "rewrite") == []
-    # The public base and host are the configured ones, never the client's Host header or its
-    # own ININ-REMAP-BASE-URL; an outer proxy's header passes only from its addresses (geo).
+    # The public base and host are set once for both locations, the configured ones, never
+    # the client's Host header or its own ININ-REMAP-BASE-URL; an outer proxy's header passes
+    # only from its addresses (geo).
+    assert args_of(sts, "if") == []  # nothing taken from the request
     authority = inputs.public_origin.removeprefix("https://")
-    assert args_of(body, "proxy_set_header") == [
+    assert args_of(sts, "proxy_set_header") == [
         ["ININ-REMAP-BASE-URL",
          "$cic_sts_remap_base" if inputs.outer_proxies else inputs.public_base_url],
         ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
@@ -220,20 +219,47 @@ def test_golden_keeps_the_seed_semantics(name: str, tmp_path: Path) -> None:
         assert args_of(chosen, "default") == [[inputs.public_base_url]]
     else:
         assert blocks(tree, "geo") == [] and blocks(tree, "map") == []
-    assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
-    # switchover: passive health checks above, retries and short connect timeout here; not on
-    # 503 (the STS's own "CIC unavailable" answer) and never re-sending a POST that arrived
-    assert args_of(body, "proxy_next_upstream") == [["error", "timeout", "http_502"]]
-    assert args_of(body, "proxy_connect_timeout") == [["3s"]]
-    assert args_of(body, "proxy_next_upstream_tries") == [[str(len(inputs.servers))]]
-    assert args_of(body, "proxy_cache") == [["off"]]
+    assert args_of(sts, "proxy_connect_timeout") == [["1s"]]
+    assert args_of(sts, "proxy_cache") == [["off"]]
     if inputs.upstream_ca:
-        assert args_of(body, "proxy_ssl_verify") == [["on"]]
-        assert args_of(body, "proxy_ssl_trusted_certificate") == [[inputs.upstream_ca]]
-        assert args_of(body, "proxy_ssl_name") == [[inputs.upstream_name]]
-        assert args_of(body, "proxy_ssl_server_name") == [["on"]]
+        assert args_of(sts, "proxy_ssl_verify") == [["on"]]
+        assert args_of(sts, "proxy_ssl_trusted_certificate") == [[inputs.upstream_ca]]
+        assert args_of(sts, "proxy_ssl_name") == [[inputs.upstream_name]]
+        assert args_of(sts, "proxy_ssl_server_name") == [["on"]]
     else:
-        assert args_of(body, "proxy_ssl_verify") == [["off"]]
+        assert args_of(sts, "proxy_ssl_verify") == [["off"]]
+
+    prefix = f"/{friendly}/" if friendly else "/"
+    location = [b for b in blocks(sts, "location") if b["args"] == [prefix]]
+    assert len(location) == 1
+    body = location[0]["block"]
+    post = one(sts, "location", "@sts_post")["block"]
+    # a POST (anything but GET and HEAD) is handled by @sts_post
+    assert args_of(body, "error_page") == [["418", "=", "@sts_post"]]
+    method = one(body, "if")
+    assert method["args"] == ["$request_method", "!~", "^(GET|HEAD)$"]
+    assert args_of(method["block"], "return") == [["418"]]
+    for block in (body, post):
+        if friendly:
+            escaped = friendly.replace(".", r"\.")
+            assert args_of(block, "rewrite") == [[f"^/{escaped}/(.*)$", "/$1", "break"]]
+        else:
+            assert args_of(block, "rewrite") == []
+        # nothing here undoes what the server block sets for both
+        assert args_of(block, "proxy_set_header") == []
+    if friendly:
+        assert args_of(one(sts, "location", "/")["block"], "return") == [["404"]]
+    assert args_of(body, "proxy_pass") == [["https://pureconnect_servers"]]
+    assert args_of(post, "proxy_pass") == [["https://pureconnect_logons"]]
+    # switchover: a GET goes to the other server on a failure, a timeout or a 502; never on a
+    # 503 (the STS's own "CIC unavailable" answer). A POST only when it was not sent.
+    tries = str(len(inputs.servers) * (2 if backups else 1))
+    assert args_of(body, "proxy_next_upstream") == [["error", "timeout", "http_502"]]
+    assert args_of(body, "proxy_next_upstream_tries") == [[tries]]
+    assert args_of(body, "proxy_read_timeout") == [[f"{inputs.quick_timeout}s"]]
+    assert args_of(post, "proxy_next_upstream") == [["error", "timeout"]]  # no non_idempotent
+    assert args_of(post, "proxy_next_upstream_tries") == [[tries]]
+    assert args_of(post, "proxy_read_timeout") == [[f"{inputs.logon_timeout}s"]]
 
 
 def sts_idle_timeout() -> float:
@@ -268,9 +294,10 @@ def proxying_locations(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_keeps_upstream_connections_open(name: str, tmp_path: Path) -> None:
-    """nginx keeps idle connections to the STS (no TLS handshake per request) and closes them
-    before the STS would: a request sent on a connection the STS is closing at that moment
-    fails (and a POST is not re-sent)."""
+    """nginx keeps idle connections to the STS for GETs (no TLS handshake per request) and
+    closes them before a stopping STS stops accepting (its drain) and long before the STS
+    closes an idle one: a request sent on a connection the STS is closing at that moment fails
+    (a POST would not be re-sent). POSTs get a new connection each (no keepalive)."""
     case = load_case(name)
     tree = parse(case.golden.read_text(encoding="utf-8"), tmp_path, case.snippet)
     if not case.snippet:
@@ -279,26 +306,28 @@ def test_golden_keeps_upstream_connections_open(name: str, tmp_path: Path) -> No
     [[cached]] = args_of(upstream, "keepalive")
     assert 1 <= int(cached) <= 64
     [[timeout]] = args_of(upstream, "keepalive_timeout")
-    assert 0 < seconds(timeout) < sts_idle_timeout()
-    assert sts_idle_timeout() == 30  # as the template's comment says
+    assert 0 < seconds(timeout) < ServerSettings().stop_drain < sts_idle_timeout()
+    assert sts_idle_timeout() == 30 and ServerSettings().stop_drain == 3  # as the comments say
     # nginx requires the balancing method (ip_hash; sticky in NGINX Plus) before keepalive
     order = [d["directive"] for d in upstream]
     for method in ("ip_hash", "sticky"):
         if method in order:
             assert order.index(method) < order.index("keepalive")
+    logons = one(tree, "upstream", "pureconnect_logons")["block"]
+    assert args_of(logons, "keepalive") == args_of(logons, "keepalive_timeout") == []
 
+    # set once in the server block for both locations, and undone by neither
+    sts = blocks(tree, "server")[-1]["block"]
+    assert args_of(sts, "proxy_http_version") == [["1.1"]]
+    assert ["Connection", ""] in args_of(sts, "proxy_set_header")
+    assert args_of(sts, "proxy_ssl_session_reuse") == [["on"]]
     locations = proxying_locations(tree)
-    assert locations
+    assert len(locations) == 2
     for location in locations:
-        body = location["block"]
-        assert args_of(body, "proxy_http_version") == [["1.1"]], location["args"]
-        assert ["Connection", ""] in args_of(body, "proxy_set_header"), location["args"]
-        assert args_of(body, "proxy_ssl_session_reuse") == [["on"]], location["args"]
-    # nothing at the server or http level turns any of it off for the locations
+        for directive in ("proxy_http_version", "proxy_ssl_session_reuse", "proxy_set_header"):
+            assert args_of(location["block"], directive) == [], location["args"]
     for directive in ("proxy_http_version", "proxy_ssl_session_reuse"):
         assert args_of(tree, directive) == []
-        for server in blocks(tree, "server"):
-            assert args_of(server["block"], directive) == []
 
 
 def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> None:
@@ -308,22 +337,27 @@ def test_the_seed_example_keeps_every_directive_of_the_seed(tmp_path: Path) -> N
                             comments=False)["config"][0]["parsed"]
     ours = parse((CORPUS / "seed_example.conf").read_text(encoding="utf-8"), tmp_path, False)
 
-    def missing(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
-                where: str) -> list[str]:
+    def missing(expected: list[dict[str, Any]], actual: list[dict[str, Any]], where: str,
+                enclosing: tuple[list[dict[str, Any]], ...] = ()) -> list[str]:
         lost = []
         for directive in expected:
             name, args = directive["directive"], directive["args"]
-            if name.startswith("ssl_certificate"):  # a bare file name in the seed; ours absolute
-                match = [d for d in actual if d["directive"] == name and
-                         Path(d["args"][0]).name == args[0]]
-            else:
-                match = [d for d in actual if d["directive"] == name and
-                         d["args"][:len(args)] == args]
+            # in the same block, or in an enclosing one: nginx inherits proxy_set_header, and
+            # the rewrite module runs a server's `if` before its locations'
+            for candidates in (actual, *enclosing):
+                if name.startswith("ssl_certificate"):  # a bare file name in the seed
+                    match = [d for d in candidates if d["directive"] == name and
+                             Path(d["args"][0]).name == args[0]]
+                else:
+                    match = [d for d in candidates if d["directive"] == name and
+                             d["args"][:len(args)] == args]
+                if match:
+                    break
             if not match:
                 lost.append(f"{where}/{name} {' '.join(args)}")
             elif "block" in directive:
                 lost += missing(directive["block"], match[0].get("block", []),
-                                f"{where}/{name} {' '.join(args)}")
+                                f"{where}/{name} {' '.join(args)}", (actual, *enclosing))
         return lost
 
     # Deliberately not kept (issue 12, item 11): the seed builds the public base from the Host
@@ -390,7 +424,7 @@ def test_sticky_cookie_passes_nginx_t_but_for_the_sticky_line(tmp_path: Path) ->
     golden = case.golden.read_text(encoding="utf-8").split("\n")
     rendered = render(case.inputs, case.snippet, templates=templates).text.split("\n")
     assert [i for i, (a, b) in enumerate(zip(golden, rendered, strict=True)) if a != b] == [
-        0, next(i for i, line in enumerate(golden) if line.strip().startswith("sticky"))]
+        0, *(i for i, line in enumerate(golden) if line.strip().startswith("sticky"))]
 
 
 @needs_nginx
@@ -433,10 +467,10 @@ def test_check_of_an_ipv6_public_host_moves_only_the_ports(
     """Where nginx -t cannot listen on the real ports, the check of a configuration that
     listens on IPv4 and IPv6 keeps both listen lines (a listen address would drop one)."""
     case = load_case("ipv6_public_host")
-    real = check._bind_problem
-    monkeypatch.setattr(check, "_bind_problem", lambda address, port: (
+    real = standins.bind_problem
+    monkeypatch.setattr(standins, "bind_problem", lambda address, port: (
         f"*:{port}: Permission denied" if port in (443, 80) else real(address, port)))
-    stand_in, _, notes = check._stand_ins(case.inputs, tmp_path)
+    stand_in, _, notes = standins.stand_ins(case.inputs, tmp_path)
     assert stand_in.listen_hosts == (None, "::")
     assert stand_in.public_port not in (443, 80) and stand_in.redirect_port not in (443, 80)
     assert any("listened on other ports instead" in note for note in notes)
@@ -577,3 +611,44 @@ def test_write_refuses_a_symlink_and_leaves_its_target_alone(tmp_path: Path,
 def test_write_needs_an_existing_folder(tmp_path: Path) -> None:
     with pytest.raises(ProxyConfigError, match="does not exist"):
         write_owned(tmp_path / "nope" / "x.conf", stamp("a;\n"))
+
+
+# -- the comments say what the directives do -----------------------------------------------------
+
+#: Numbers the comments may cite that are not directives of the file: the STS's own (its drain
+#: at a stop, server.stop_drain; its idle keep-alive, gunicorn's keepalive; its ICWS deadline).
+STS_NUMBERS = {str(ServerSettings().stop_drain), str(int(sts_idle_timeout())), "25"}
+
+
+def cited_numbers(text: str) -> tuple[set[str], set[str]]:
+    """(numbers with a time unit in comments, numbers in directives) of a configuration."""
+    comments, directives = [], []
+    for line in text.splitlines()[1:]:  # not the marker
+        code, _, comment = line.partition("#")
+        comments.append(comment)
+        directives.append(code)
+    unit = r"(\d+) ?(?:s|seconds|ms)\b"
+    return (set(re.findall(unit, " ".join(comments))),
+            set(re.findall(r"\b(\d+)(?:s|ms)?\b", " ".join(directives))))
+
+
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy"])
+def test_every_time_in_a_comment_is_a_directive_of_the_file(proxy: str) -> None:
+    """Rendered with unusual timeouts, every time a comment cites is one of the file's own
+    directives (or one of the STS's, named), and the two timeouts are explained: a number
+    written into a comment by hand would show here."""
+    case = load_case("seed_example")
+    inputs = replace(case.inputs, quick_timeout=7, logon_timeout=45, stickiness="none",
+                     tls_key=case.inputs.tls_certificate)
+    text = render(inputs, proxy=proxy).text  # type: ignore[arg-type]
+    in_comments, in_directives = cited_numbers(text)
+    assert {"7", "45"} <= in_comments
+    assert in_comments - in_directives - STS_NUMBERS == set()
+
+
+def test_the_comments_never_say_a_503_takes_a_server_out() -> None:
+    text = render(load_case("seed_example").inputs).text
+    comment = " ".join(line.partition("#")[2] for line in text.splitlines()[1:])
+    sentences = [s for s in re.split(r"(?<=[.;:])\s", comment) if "503" in s]
+    assert sentences and all(" not" in s or "itself" in s for s in sentences), sentences
+    assert "http_503" not in text

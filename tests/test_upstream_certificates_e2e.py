@@ -57,6 +57,7 @@ tls_key = "{key_dir / 'tls.key'}"
 upstream_ca = "{bundle}"
 upstream_name = "{SHARED}"
 log_dir = "{prefix / 'logs'}"
+pid_file = "nginx.pid"
 """)
     conf = prefix / "nginx.conf"
     rendered = CliRunner().invoke(cli, ["--config", str(first), "proxy", "nginx", "--output",

@@ -89,6 +89,22 @@ def test_idle_keep_alive_connection_is_closed(server: Server) -> None:
     assert answers(data) == [b"HTTP/1.1 200 OK"]
 
 
+def test_an_answer_leaves_in_one_send_head_and_body(server: Server) -> None:
+    """A server stopped between two sends (SIGSTOP, a crash) would leave the proxy a head
+    without its body, which it can neither pass on nor retry elsewhere. One TLS record carries
+    up to 16 KB, and a TLS socket's recv returns one record at most: so the first recv holds
+    the whole of a metadata answer (a few KB) only if the server wrote head and body at once."""
+    with tls_connection(server) as conn:
+        conn.sendall(b"GET /ICNotifierIDP/metadata HTTP/1.1\r\nHost: sts\r\n"
+                     b"Connection: close\r\n\r\n")
+        first = conn.recv(65536)
+        rest = read_until_closed(conn, limit=8)
+    head, _, body = first.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    assert head.startswith(b"HTTP/1.1 200") and 1000 < length < 15000
+    assert len(body) == length and rest == b"", (len(body), length, len(rest))
+
+
 def test_a_request_head_that_never_ends_is_cut_off(server: Server) -> None:
     with tls_connection(server) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: st")  # and nothing more
@@ -261,12 +277,12 @@ def test_refused_request_lines_and_forged_paths_stay_harmless_in_the_log(
 
 
 @contextmanager
-def one_worker_server(folder: Path, key_dir: Path
+def one_worker_server(folder: Path, key_dir: Path, stop_drain: int = 0
                       ) -> Iterator[tuple[subprocess.Popen[bytes], Server]]:
     """An STS with one worker and the default keep-alive (30 s), and a graceful timeout (60 s)
     that no test waits for: a connection it closes was closed by another rule."""
     port = free_port()
-    path = write_config(folder, key_dir, machine="127.0.0.1", port=port)
+    path = write_config(folder, key_dir, machine="127.0.0.1", port=port, stop_drain=stop_drain)
     with sts_server(path, f"127.0.0.1:{port}", folder / "sts.log",
                     gunicorn_args="--workers 1 --graceful-timeout 60") as process:
         yield process, Server("127.0.0.1", port, folder / "sts.log")
@@ -378,3 +394,60 @@ def test_a_stop_loses_no_request_of_busy_keep_alive_clients(tmp_path: Path,
     assert all(me.served_before_stop >= 20 for me in clients), clients
     assert "dropped after send" not in outcomes and "running" not in outcomes, clients
     assert "told to close" in outcomes, clients  # the stop came while requests were answered
+
+
+def request_once(conn: ssl.SSLSocket, path: str) -> tuple[bytes, bytes]:
+    """(head, body) of one answer on `conn`, read to the end of its Content-Length."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: sts\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, "closed without an answer"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head, body
+
+
+def test_a_stopping_worker_drains_before_it_refuses_connections(tmp_path: Path,
+                                                                key_dir: Path) -> None:
+    """server.stop_drain: after SIGTERM the worker still accepts and answers, but /readyz says
+    503 (serving: false) and every answer says Connection: close, so that a proxy takes the
+    server out; only then are connections refused."""
+    with one_worker_server(tmp_path, key_dir, stop_drain=2) as (process, target):
+        kept = tls_connection(target)
+        head, _ = request_once(kept, "/healthz")
+        assert b"Connection: close" not in head
+        os.killpg(process.pid, signal.SIGTERM)
+        readiness: list[tuple[int, bool, bool]] = []  # (status, serving, Connection: close)
+        kept_answer = b""
+        while True:
+            try:
+                conn = tls_connection(target)
+            except ConnectionRefusedError:
+                break
+            except (OSError, ssl.SSLError):
+                continue  # accepted just as the listener closed
+            with conn:
+                try:
+                    head, body = request_once(conn, "/readyz")
+                except (OSError, AssertionError):
+                    continue
+            status = int(head.split()[1])
+            readiness.append((status, b'"serving":true' in body.replace(b" ", b""),
+                              b"Connection: close" in head))
+            if status == 503 and not kept_answer:
+                kept_answer, _ = request_once(kept, "/healthz")  # an existing connection
+            time.sleep(0.1)
+        kept.close()
+        process.wait(timeout=20)
+    draining = [entry for entry in readiness if entry[0] == 503]
+    assert len(draining) >= 5, readiness  # two seconds of it, polled every 0.1 s
+    assert all(not serving and close for _, serving, close in draining), readiness
+    # before the drain (the worker notices SIGTERM within a second) it was ready; never after
+    first = readiness.index(draining[0])
+    assert all(status == 200 for status, _, _ in readiness[:first])
+    assert all(status == 503 for status, _, _ in readiness[first:])
+    assert kept_answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in kept_answer

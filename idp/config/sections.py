@@ -30,6 +30,11 @@ class ServerSettings:
     workers: int = setting(2, "gunicorn worker processes.", min=1, max=64)
     connections: int = setting(
         1000, "Connections one worker holds at once (idle ones are closed after 30 s).", min=1)
+    stop_drain: int = setting(
+        3, "Seconds a stopping server (systemctl stop, restart or reload) keeps answering, with "
+        "/readyz at 503 and Connection: close on every answer, before it refuses connections, "
+        "so that the proxy takes it out first (docs/proxy.md). Keep it above the generated "
+        "proxy's idle-connection timeout (2 s). 0: refuse connections at once.", min=0, max=30)
     threads: int = setting(
         0, "Ignored since the workers use gevent (see server.connections); accepted so that "
         "older configuration files still load, with a warning.")
@@ -150,7 +155,7 @@ class IcwsSettings:
     failover_timeout: int = setting(
         15, "Seconds one logon may spend trying the servers of the pair in all; a whole logon "
         "ends within failover_timeout + 2 x timeout (25 s by default): keep that below the "
-        "proxy's read timeout (30 s in the generated nginx configuration).")
+        "proxy's wait for a logon (proxy.logon_timeout, 30 s).")
     application_name: str = setting("cic-sts", "applicationName sent with every ICWS logon.")
     language: str = setting("en-us", "Accept-Language sent with every ICWS request.")
     service_user: str = setting(
@@ -235,7 +240,8 @@ class LaunchSettings:
 
 @dataclass(frozen=True)
 class ProxySettings:
-    """Inputs of `cic-sts proxy nginx`; its command-line options override them.
+    """Inputs of `cic-sts proxy nginx` and `cic-sts proxy haproxy`; their command-line options
+    override them.
 
     Validated by `idp.proxy.validate` when the generator runs, not when the STS starts. Paths are
     kept as written (relative ones are relative to this file) because they may name files on
@@ -244,7 +250,8 @@ class ProxySettings:
 
     servers: list[str] = setting(
         [], "The STS servers of the switchover pair: host or IP, optional :port (default 8043). "
-        "The [proxy] settings are `cic-sts proxy nginx`'s inputs; its options override them.")
+        "The [proxy] settings are the inputs of `cic-sts proxy nginx` and `cic-sts proxy haproxy`; "
+        "their options override them.")
     public_host: str = setting(
         "", "Host name or IP browsers use for the proxy. Default: the host of "
         "server.public_base_url.")
@@ -263,9 +270,11 @@ class ProxySettings:
     certificates_on_target: bool = setting(
         False, "The certificate, key and CA paths are on the proxy machine, not this one: a "
         "missing file is a warning instead of an error.")
-    stickiness: str = setting("ip_hash", "How nginx keeps a browser on one server: ip_hash, "
-                              "sticky-cookie (sticky cookie srv_id expires=1h, NGINX Plus "
-                              "only) or none.",
+    stickiness: str = setting(
+        "none", "How the proxy keeps a browser on one server: none (round robin; the STS needs "
+        "no stickiness, and only with none can nginx fall back to a server it has left out, "
+        "see docs/proxy.md), ip_hash (by client address) or sticky-cookie (cookie srv_id for "
+        "one hour; with nginx, NGINX Plus only).",
         choices=("ip_hash", "sticky-cookie", "none"))
     upstream_ca: str = setting(
         "", "CA certificate (PEM) the STS servers' certificates are checked against. Empty: "
@@ -273,10 +282,23 @@ class ProxySettings:
     upstream_name: str = setting(
         "", "Name both STS servers' certificates carry, checked with upstream_ca.")
     redirect_http: bool = setting(False, "Also listen on port 80 and redirect to HTTPS.")
-    log_dir: str = setting("/var/log/nginx", "Folder of the proxy's access and error logs.")
+    log_dir: str = setting("/var/log/nginx", "Folder of nginx's access and error logs (HAProxy "
+                           "logs to syslog, /dev/log).")
     outer_proxies: list[str] = setting(
         [], "Addresses (CIDR) of an outer proxy in front of this one whose ININ-REMAP-BASE-URL "
         "is passed on to the STS; from anyone else the header is replaced by the public base.")
+    pid_file: str = setting(
+        "", "The proxy's pid file. Default: where Debian's unit expects it (/run/nginx.pid, "
+        "/run/haproxy.pid). A relative path is under nginx's prefix (-p), for a second nginx "
+        "beside the system's.")
+    quick_timeout: int = setting(
+        3, "Seconds the proxy waits for an STS server's answer to a GET (metadata, health, the "
+        "logon page, a logged-on AuthnRequest) before it sends the request to the other "
+        "server: what a hung server costs such a request.", min=1, max=60)
+    logon_timeout: int = setting(
+        30, "Seconds the proxy waits for the answer to a POST (the logon form, which may wait "
+        "on CIC): above the STS's ICWS deadline (icws.failover_timeout + 2 x icws.timeout). "
+        "A POST that reached a server is never sent to the other one.", min=1, max=600)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,13 @@ def disagreements(inputs: ProxyInputs, config: Config) -> list[str]:
     if not same_base(config.public_base_url, inputs.public_base_url):
         found.append(f"{config.path}: the STS reports Target URL {sts_target}; set "
                      f'server.public_base_url = "{inputs.public_base_url}" on both servers')
+    icws = config.icws
+    deadline = icws.failover_timeout + 2 * icws.timeout
+    if config.directory.backend == "icws" and deadline >= inputs.logon_timeout:
+        found.append(f"{config.path}: a logon may wait {deadline} s on CIC (icws.failover_timeout "
+                     f"+ 2 x icws.timeout), not less than the proxy's {inputs.logon_timeout} s "
+                     "(proxy.logon_timeout): a slow CIC would show the proxy's 504 instead of "
+                     "the STS's own page; raise proxy.logon_timeout")
     if config.entity_id != inputs.issuer:
         found.append(f"{config.path}: the STS issues assertions as {config.entity_id}; set "
                      f'idp.entity_id = "{inputs.issuer}" on both servers, or type '

@@ -10,9 +10,33 @@ from typing import Any, Literal
 from idp.saml.metadata import SSO_PATH
 
 Stickiness = Literal["ip_hash", "sticky-cookie", "none"]
+#: The proxies there is a renderer for: the templates and the check command differ, nothing else.
+Proxy = Literal["nginx", "haproxy"]
 STS_PORT = 8043
 DEFAULT_FRIENDLY_PATH = "PureConnect"
 MAX_SERVERS = 8
+
+# Switchover timing (docs/proxy.md explains each and what it was measured to do).
+#: Seconds to wait for a GET's answer before asking the other server (`quick_timeout`).
+QUICK_TIMEOUT = 3
+#: Seconds to wait for the answer to a POST, which may wait on CIC (`logon_timeout`): above the
+#: STS's own ICWS deadline, icws.failover_timeout + 2 x icws.timeout = 25 s by default.
+LOGON_TIMEOUT = 30
+#: Seconds for the TCP connection and the TLS handshake with an STS server.
+CONNECT_TIMEOUT = 1
+#: Seconds an idle connection to an STS server is kept: below the STS's drain at a stop
+#: (server.stop_drain, 3 s by default), so that none is left when it stops accepting.
+IDLE_TIMEOUT = 2
+#: nginx: seconds a server that failed a request is left out before one request tries it again.
+FAIL_TIMEOUT = 10
+#: HAProxy: milliseconds between health checks of /readyz (and once one failed, until the
+#: server's state is decided), and the checks that change it: one success, two failures.
+CHECK_INTERVAL_MS = 500
+CHECK_FAST_MS = 250
+CHECK_RISE = 1
+CHECK_FALL = 2
+#: Where Debian's nginx.service and haproxy.service expect each proxy's pid file.
+PID_FILES: dict[str, str] = {"nginx": "/run/nginx.pid", "haproxy": "/run/haproxy.pid"}
 
 #: Input name -> the command-line option that sets it.
 OPTIONS: dict[str, str] = {
@@ -31,6 +55,9 @@ OPTIONS: dict[str, str] = {
     "redirect_http": "--redirect-http",
     "log_dir": "--log-dir",
     "outer_proxies": "--outer-proxy",
+    "pid_file": "--pid-file",
+    "quick_timeout": "--quick-timeout",
+    "logon_timeout": "--logon-timeout",
 }
 
 
@@ -56,7 +83,8 @@ class Upstream:
 
 @dataclass(frozen=True)
 class ProxyInputs:
-    """Validated inputs; every string is safe to write into an Nginx configuration as is."""
+    """Validated inputs; every string is safe to write into an nginx or HAProxy configuration
+    as is."""
 
     servers: tuple[Upstream, ...]
     public_host: str
@@ -66,11 +94,14 @@ class ProxyInputs:
     friendly_path: str = DEFAULT_FRIENDLY_PATH  # "" publishes the STS at /
     listen_address: str | None = None
     certificates_on_target: bool = False
-    stickiness: Stickiness = "ip_hash"
+    stickiness: Stickiness = "none"
     upstream_ca: str | None = None
     upstream_name: str | None = None
     redirect_http: bool = False
     log_dir: str = "/var/log/nginx"
+    pid_file: str | None = None  # None: where the proxy's Debian unit expects it (PID_FILES)
+    quick_timeout: int = QUICK_TIMEOUT
+    logon_timeout: int = LOGON_TIMEOUT
     #: Not an option (browsers type plain-HTTP addresses without a port); `check` moves it.
     redirect_port: int = 80
     #: Networks of an outer proxy whose ININ-REMAP-BASE-URL is passed on (CIDR, normalized).

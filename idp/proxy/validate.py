@@ -26,9 +26,12 @@ from idp.hosts import describe, is_ip
 from idp.proxy.certificates import certificate_warnings, check_pem
 from idp.proxy.model import (
     DEFAULT_FRIENDLY_PATH,
+    LOGON_TIMEOUT,
     MAX_SERVERS,
     OPTIONS,
+    QUICK_TIMEOUT,
     Given,
+    Proxy,
     ProxyInputs,
     Stickiness,
     Upstream,
@@ -37,14 +40,15 @@ from idp.proxy.model import (
 from idp.proxy.values import first_bad, friendly_path, host, port, safe_path, upstream
 
 
-def validate(given: Mapping[str, Given]) -> Validated:
-    """Check every input; raise `ProxyConfigError` naming the first bad one."""
-    return _Validator(given).run()
+def validate(given: Mapping[str, Given], proxy: Proxy = "nginx") -> Validated:
+    """Check every input for `proxy`; raise `ProxyConfigError` naming the first bad one."""
+    return _Validator(given, proxy).run()
 
 
 class _Validator:
-    def __init__(self, given: Mapping[str, Given]) -> None:
+    def __init__(self, given: Mapping[str, Given], proxy: Proxy) -> None:
         self.given = given
+        self.proxy = proxy
         self.warnings: list[str] = []
 
     def run(self) -> Validated:
@@ -58,10 +62,21 @@ class _Validator:
         certificate = self._file("tls_certificate", "certificate", on_target, required=True)
         key = self._file("tls_key", "private key", on_target, required=True)
         assert certificate is not None and key is not None
+        if self.proxy == "haproxy" and key not in (certificate, certificate + ".key"):
+            raise ProxyConfigError(
+                f"{self._source('tls_key')}: {key}: HAProxy reads the private key from the "
+                f"certificate's file or from {certificate}.key; put the key there, or both in "
+                "one file (cat CERT KEY > FILE) and give that file as certificate and key")
         if Path(certificate).is_file():
             self.warnings += certificate_warnings(Path(certificate), public_host,
                                                   self._source("tls_certificate"))
         stickiness = self._stickiness()
+        quick = self._int("quick_timeout", QUICK_TIMEOUT, 1, 60)
+        logon = self._int("logon_timeout", LOGON_TIMEOUT, 1, 600)
+        if logon < quick:
+            raise ProxyConfigError(f"{self._source('logon_timeout')}: {logon} s is shorter than "
+                                   f"{self._source('quick_timeout')} ({quick} s): a logon may "
+                                   "wait on CIC, a GET never does")
         ca, name = self._upstream_verification(on_target)
         redirect_http = self._bool("redirect_http")
         if redirect_http and public_port == 80:
@@ -82,6 +97,9 @@ class _Validator:
             redirect_http=redirect_http,
             log_dir=self._log_dir(),
             outer_proxies=self._outer_proxies(),
+            pid_file=self._pid_file(),
+            quick_timeout=quick,
+            logon_timeout=logon,
         )
         return Validated(inputs, self.warnings)
 
@@ -113,6 +131,20 @@ class _Validator:
             raise ProxyConfigError(f"{given.source}: expected true or false, "
                                    f"got {given.value!r}")
         return given.value
+
+    def _int(self, key: str, default: int, low: int, high: int) -> int:
+        given = self.given.get(key)
+        if given is None:
+            return default
+        value = given.value
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProxyConfigError(f"{given.source}: expected a number of seconds, got "
+                                   f"{given.value!r}")
+        if not low <= value <= high:
+            raise ProxyConfigError(f"{given.source}: {value} is out of range ({low}-{high} s)")
+        return value
 
     def _port_of(self, key: str, default: int) -> int:
         given = self.given.get(key)
@@ -201,15 +233,28 @@ class _Validator:
     def _stickiness(self) -> Stickiness:
         text = self._str("stickiness")
         if text is None:
-            return "ip_hash"
+            return "none"
         choices = get_args(Stickiness)
         if text not in choices:
             raise ProxyConfigError(f"{self._source('stickiness')}: one of "
                                    f"{', '.join(choices)}, got {text!r}")
+        if self.proxy == "nginx" and text != "none":
+            self.warnings.append(
+                f"{self._source('stickiness')}: {text}: nginx cannot combine it with the backup "
+                "servers that keep the pair reachable while both servers are marked failed, so "
+                "a switchover right after a restart can answer 502; the STS needs no "
+                "stickiness (use none, docs/proxy.md)")
         return cast(Stickiness, text)
+
+    def _pid_file(self) -> str | None:
+        text = self._str("pid_file")
+        return safe_path(os.path.normpath(text), self._source("pid_file")) if text else None
 
     def _log_dir(self) -> str:
         text = self._str("log_dir")
+        if text is not None and self.proxy == "haproxy":
+            self.warnings.append(f"{self._source('log_dir')}: not used: HAProxy logs to syslog "
+                                 "(/dev/log; /var/log/haproxy.log on Debian)")
         if text is None:
             return "/var/log/nginx"
         source = self._source("log_dir")

@@ -1,6 +1,6 @@
-"""Single inputs of the proxy generator as Nginx tokens: host names and addresses (the shared
-grammar of `idp.hosts`), ports, the friendly path, file paths. Each is refused with its source
-named unless it is safe to write into the configuration as is."""
+"""Single inputs of the proxy generator as nginx and HAProxy tokens: host names and addresses
+(the shared grammar of `idp.hosts`), ports, the friendly path, file paths. Each is refused with
+its source named unless it is safe to write into the configuration as is."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def safe_path(text: str, source: str) -> str:
         raise ProxyConfigError(f"{source}: empty path")
     bad = first_bad(text, _PATH)
     if bad is not None:
-        raise ProxyConfigError(f"{source}: {text!r}: a path in the nginx configuration may only "
+        raise ProxyConfigError(f"{source}: {text!r}: a path in the proxy configuration may only "
                                f"contain letters, digits and . _ ~ / + @ = , : -, "
                                f"not {describe(bad)}")
     if ".." in text.split("/"):

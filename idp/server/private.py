@@ -4,7 +4,7 @@ API, in one place.
 The worker extends gunicorn's `gevent_pywsgi` worker, which is gevent's pywsgi server behind
 gunicorn's process management. pyproject.toml pins both to the minor versions this list was
 checked against. After an upgrade, `verify()` (run when the worker module is imported, and by
-tests/test_server_private.py) names whatever has gone, so that the STS refuses to start with a
+tests/test_server_units.py) names whatever has gone, so that the STS refuses to start with a
 clear message instead of serving with a deadline or a stop rule silently lost. A name still
 present may have changed meaning: read the upgrade's changes for each one below.
 """
@@ -33,6 +33,11 @@ NAMES = (
     # gevent.pywsgi: the handler of one connection
     Name("gevent.pywsgi", "", "headers_factory", "call",
          "builds pywsgi's headers object from the header lines the worker has checked"),
+    Name("gevent.pywsgi", "WSGIHandler", "_write_with_headers", "override",
+         "sends the head and the body's first part: gathered into one send"),
+    Name("gevent.pywsgi", "WSGIHandler", "_sendall", "call",
+         "every send of an answer (it counts response_length); shadowed while the head and "
+         "the first part are gathered"),
     Name("gevent.pywsgi", "WSGIHandler", "MessageClass", "override",
          "pywsgi reads the headers through it: bounded and checked here"),
     Name("gevent.pywsgi", "WSGIHandler", "_handle_client_error", "override",

@@ -14,7 +14,12 @@ with the measurements. On top of gunicorn's `gevent_pywsgi` worker this adds:
 - an access log line made directly (client, method, path without the query string, status,
   bytes, milliseconds; control characters, quotes and backslashes escaped): the query string of
   a SAML endpoint carries the SAMLRequest and RelayState, which do not belong in a log;
-- a clean stop: once the worker stops accepting (SIGTERM, a restart), answers carry
+- a drain before the stop: for `StsServer.stop_drain` seconds after SIGTERM (a stop, a
+  restart, the old workers of a reload) the worker still accepts and answers, but every answer
+  carries `Connection: close` and the WSGI environ says `idp.stopping` (so /readyz answers 503):
+  a proxy with health checks (HAProxy) takes the server out, and one that keeps idle
+  connections (nginx) has dropped them, before the server refuses a connection or closes one;
+- a clean stop: once the worker stops accepting, answers carry
   `Connection: close`; `STOP_LINGER` seconds later, connections in their TLS handshake, and
   connections where not one byte of a next request has arrived (not in the process's buffers,
   not in the kernel's), are closed. One that has begun a request is answered, so a proxy that
@@ -55,6 +60,8 @@ MAX_HEAD = 32 * 1024
 MAX_HEADER_LINES = 100
 #: Seconds a stopping worker still waits for a request on an idle connection.
 STOP_LINGER = 2.0
+#: The WSGI environ key that says the worker is stopping (draining or no longer accepting).
+STOPPING = "idp.stopping"
 #: The deadline when gunicorn's keepalive is 0 (keep-alive off).
 DEFAULT_DEADLINE = 30.0
 
@@ -196,6 +203,7 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
         if self._head_timer is not None:
             self._head_timer.close()
         environ: dict[str, Any] = super().get_environ()
+        environ[STOPPING] = self.server.stopping
         self._requests += 1
         started = time.monotonic()
         environ["wsgi.input"] = BodyWithDeadline(environ["wsgi.input"], started + self._deadline)
@@ -210,10 +218,23 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Any:
-        closing = self.server.closed or not self._keep_alive
+        closing = self.server.stopping or not self._keep_alive
         if closing and not any(k.lower() == "connection" for k, _ in headers):
             headers = [*headers, ("Connection", "close")]
         return super().start_response(status, headers, exc_info)
+
+    def _write_with_headers(self, data: bytes) -> None:  # idp.server.private
+        # pywsgi sends the head, then the body: two sends, two TLS records. A server stopped
+        # between them (SIGSTOP, a crash) leaves the proxy a head without its body, which it
+        # can neither pass on nor retry on the other server. Gathered into one send, an answer
+        # of the usual size (under one 16 KB record) arrives whole or not at all.
+        gathered = bytearray()
+        self._sendall = gathered.extend  # what pywsgi sends through, for this answer's start
+        try:
+            super()._write_with_headers(data)
+        finally:
+            del self._sendall  # pywsgi's own again
+        self._sendall(bytes(gathered))
 
     def stop_if_idle(self) -> None:
         """Close this connection if, and only if, not one byte of a next request has arrived.
@@ -245,6 +266,10 @@ class StsHandler(PyWSGIHandler):  # type: ignore[misc]
 
 
 class StsServer(PyWSGIServer):  # type: ignore[misc]
+    #: Seconds of the drain (see above); `idp.gunicorn_conf` sets it from `server.stop_drain`
+    #: in each worker process before it serves.
+    stop_drain = 3.0
+
     def __init__(self, *args: Any, log: Any, **kwargs: Any) -> None:
         super().__init__(*args, log=log, **kwargs)
         self.gunicorn_log = log
@@ -257,6 +282,11 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
         self.idle: set[StsHandler] = set()  # connections waiting for their next request
         self.handshaking: set[Any] = set()  # their greenlets, during the TLS handshake
         self.idle_closed = False
+        self.draining = False
+
+    @property
+    def stopping(self) -> bool:
+        return self.draining or self.closed
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
         # The handshake happens before the handler exists: bound it here, as a whole.
@@ -277,6 +307,14 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
             wrapped.close()
 
     def close(self) -> None:
+        # gunicorn's worker calls this once it is told to stop (and again after its graceful
+        # timeout); the drain happens once, within the graceful timeout gunicorn's arbiter
+        # allows before it kills the worker.
+        if self.closed:
+            return
+        if not self.draining:
+            self.draining = True
+            gevent.sleep(max(0.0, min(self.stop_drain, self.cfg.graceful_timeout / 3)))
         super().close()
         gevent.spawn_later(min(STOP_LINGER, deadline(self.cfg)), self._close_idle)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, jsonify, make_response
+from flask import Blueprint, g, jsonify, make_response, request
 from werkzeug.wrappers import Response
 
 from idp.observe.certificates import expiry_warnings
@@ -46,11 +46,16 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
+#: What the serving worker (idp.server.worker) puts in the environ while it stops: it still
+#: answers, but a proxy should send this server nothing new.
+STOPPING = "idp.stopping"
+
+
 @bp.route("/readyz")
 def readyz() -> tuple[Response, int]:
     ctx = sts()
-    checks = {"signing_key": True, "backend": bool(ctx.backend.ready()),
-              "state": ctx.store.ready()}
+    checks = {"serving": not request.environ.get(STOPPING, False), "signing_key": True,
+              "backend": bool(ctx.backend.ready()), "state": ctx.store.ready()}
     ready = all(checks.values())
     now = dt.datetime.now(dt.UTC)
     # An expiring certificate is a warning, not unreadiness: the server still works today.
