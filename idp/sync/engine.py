@@ -154,6 +154,7 @@ class SyncService:
 
     def apply(self, *, force: bool = False, full: bool = False, only: str | None = None,
               adopt: bool = False, allow_deactivations: int | None = None,
+              allow_deletions: dict[str, int] | None = None,
               on_plan: Callable[[Plan], None] | None = None,
               on_outcome: Callable[[Outcome], None] | None = None,
               stop: threading.Event | None = None) -> PassReport:
@@ -162,7 +163,9 @@ class SyncService:
         unreachable or refusing the credentials).
 
         A pass for one user changes that user's state and history, never the health items
-        (last pass, User Sync, the hold): it says nothing about everyone else."""
+        (last pass, User Sync, the hold): it says nothing about everyone else.
+        `allow_deactivations` allows users' deactivations only; `allow_deletions` (an object
+        family's allowance name -> N) the object sync's removals, family by family."""
         started = time.monotonic()
         before = self._requests_so_far()
         whole = only is None
@@ -212,7 +215,7 @@ class SyncService:
             self._record_history(report)
             if whole and not report.error:
                 report.objects = self._objects(snapshot, dry=False, full=full or force,
-                                               allow_deletions=allow_deactivations)
+                                               allow_deletions=allow_deletions)
                 report.requests = {k: v - before[k]
                                    for k, v in self._requests_so_far().items()}
                 report.seconds = time.monotonic() - started
@@ -242,7 +245,7 @@ class SyncService:
                             after_requests=self._after_requests)
 
     def _objects(self, users: Snapshot, *, dry: bool, full: bool,
-                 allow_deletions: int | None = None) -> ObjectReport | None:
+                 allow_deletions: dict[str, int] | None = None) -> ObjectReport | None:
         """The object pass after the users' (sync.platform_objects), on the same requests."""
         if not self.config.sync.platform_objects:
             return None

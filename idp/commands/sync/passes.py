@@ -7,8 +7,9 @@ error; a plan that would be held says so, but is no failure):
 - 1: some users ended in Error, the source had unreadable entries, the pass stopped early, or it
   could not run at all;
 - 2: the configuration is wrong;
-- 3: held: the pass would have deactivated more users than sync.max_deactivations allows;
-  nobody was deactivated, everything else was done.
+- 3: held: the pass would have deactivated more users than sync.max_deactivations allows
+  (nobody was deactivated), or removed more of an object family than its limit (none of that
+  family was removed); everything else was done.
 
 With ``--json`` the command prints one JSON document whatever happens, a failed pass included
 (`idp.sync.report`).
@@ -39,6 +40,7 @@ from idp.commands.sync.output import (
 from idp.errors import GenesysError, StsError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
+from idp.sync.objects.engine import ALLOWANCES
 from idp.sync.plan import Plan
 from idp.sync.presence.service import PresenceSync
 from idp.sync.report import EXIT_CODES, PassReport
@@ -81,12 +83,18 @@ def plan_(cli: CliContext, /, full: bool, force: bool, only: str | None,
                    "was changed there.")
 @USER_OPTION
 @click.option("--allow-deactivations", type=click.IntRange(0), default=None, metavar="N",
-              help="Allow this pass up to N deactivations (or deletions), above "
+              help="Allow this pass up to N user deactivations (or deletions), above "
                    "sync.max_deactivations, after checking that they are meant.")
+@click.option("--allow-deletions", "allow_deletions", multiple=True, metavar="FAMILY=N",
+              callback=lambda ctx, param, value: parse_allowances(value),
+              help="Allow this pass up to N removals of one object family, above its limit "
+                   f"(sync.platform_objects): {', '.join(ALLOWANCES.values())}. Repeatable; "
+                   "allows nothing else.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_cli
 def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
-           allow_deactivations: int | None, as_json: bool) -> None:
+           allow_deactivations: int | None, allow_deletions: dict[str, int],
+           as_json: bool) -> None:
     """Carry out one pass: create, update and deactivate Genesys Cloud users.
 
     Exit code 0 when every user is done; 1 when some ended in Error, the source had unreadable
@@ -99,7 +107,8 @@ def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
             with stop_on_signals() as stop:
                 report = one_pass(service, quiet=as_json, show_plan=only is not None,
                                   force=force, full=full, only=only, stop=stop,
-                                  allow_deactivations=allow_deactivations)
+                                  allow_deactivations=allow_deactivations,
+                                  allow_deletions=allow_deletions or None)
         finally:
             service.close()
     if as_json:
@@ -141,6 +150,20 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
             if thread is not None:
                 thread.join(timeout=30)
             service.close()
+
+
+def parse_allowances(values: tuple[str, ...]) -> dict[str, int]:
+    """`--allow-deletions` values (``queues=25``) as allowance name -> N."""
+    found = {}
+    for value in values:
+        name, equals, count = value.partition("=")
+        name = name.strip().replace("-", "_")
+        if not equals or name not in ALLOWANCES.values() or not count.strip().isdigit():
+            raise click.BadParameter(
+                f"{value!r}: expected FAMILY=N, FAMILY one of "
+                f"{', '.join(ALLOWANCES.values())}", param_hint="--allow-deletions")
+        found[name] = int(count)
+    return found
 
 
 def start_presence(service: SyncService, presence: PresenceSync,
