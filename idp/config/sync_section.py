@@ -106,6 +106,11 @@ class SyncSettings:
         "cic-sts", "Where presences are written: the name of a registered presence source "
         "(created if missing, made each synced user's primary source), or purecloud for "
         "Genesys Cloud's own source (one request per change).")
+    presence_out_of_office: bool = setting(
+        True, "Also set (and later clear) the out-of-office flag of agents whose status is "
+        "On Vacation, Out of the Office or Out of Town (rules with out_of_office = true): one "
+        "request per change, after the presence; needs the right to edit other users' out of "
+        "office. false: presences only.")
     presence_rules: Path | None = setting(
         None, "TOML file of extra status-to-presence rules, tried before the built-in table "
         "(docs/sync-objects.md).")

@@ -46,7 +46,8 @@ PERMISSIONS = (
     ("/presence/sources", "presence:source:view, presence:source:add"),
     ("/presence/definitions", "presence:presenceDefinition:view"),
     ("/presences", "presence:userPresence:edit"),
-    ("/outofoffice", "user_administration (out of office of other users)"),
+    ("/outofoffice", "the right to edit other users' out of office (its name is not "
+                     "confirmed; or set sync.presence_out_of_office = false)"),
 )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from idp.config import Config
-from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
+from idp.errors import GenesysError, StsError, SyncError
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.scim import Event, ScimClient
 from idp.observe.sync_metrics import write_textfile
@@ -66,8 +66,12 @@ def client_for(config: Config, on_event: Event | None = None, **tuning: Any) -> 
     settings = config.sync
     http = httpx.Client(timeout=settings.request_timeout,
                         limits=httpx.Limits(max_connections=settings.concurrency + 2))
+    secret = genesys.client_secret
+    secret.reveal()  # a secret that cannot be read is a configuration error now, not later
+    # Read again for each token: a rotated secret is taken without a new client, which the
+    # presence thread of `sync run` shares with the passes (one rate limit, one token).
     credentials = ClientCredentials(config.genesys_login_base, genesys.client_id,
-                                    genesys.client_secret.reveal(), http)
+                                    secret.reveal, http)
     return ScimClient(config.genesys_api_base, credentials,
                       rate_per_minute=settings.rate_per_minute,
                       max_retries=settings.max_retries, http=http, on_event=on_event,
@@ -186,8 +190,8 @@ class SyncService:
                     self._record_pass(f"failed: {exc}", "failed")
                 if isinstance(exc, GenesysError):
                     self.state.set_health("api", f"Failure: {exc}")
-                if isinstance(exc, GenesysAuthError):
-                    self._forget_client()  # the next pass reads the secret again
+                # A refused secret is read again at the next token request: the client stays
+                # (the presence thread of `sync run` shares it).
                 raise
             if on_plan is not None:
                 on_plan(plan)
@@ -208,8 +212,6 @@ class SyncService:
                 report.error_type = type(applier.fatal).__name__
                 if isinstance(applier.fatal, GenesysError):
                     self.state.set_health("api", f"Failure: {applier.fatal}")
-                if isinstance(applier.fatal, GenesysAuthError):
-                    self._forget_client()
             elif stop is not None and stop.is_set():
                 report.error, report.error_type = "asked to stop", "Stopped"
             self._record_history(report)

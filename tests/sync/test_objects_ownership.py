@@ -94,7 +94,7 @@ def test_a_create_killed_in_flight_is_still_the_syncs(setup: SyncSetup) -> None:
     write(folder, "skills.csv", "skill", "Other")
     setup.apply()
     assert "Billing" not in platform.live(platform.skills)
-    assert [n for k, n in platform.created if k == "skills"].count("Billing") == 1
+    assert platform.posted.count(("skill", "Billing")) == 1
 
 
 def test_a_rename_whose_new_skill_cannot_be_made_keeps_the_old_one(setup: SyncSetup) -> None:

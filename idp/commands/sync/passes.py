@@ -37,12 +37,12 @@ from idp.commands.sync.output import (
     print_attention,
     print_plan,
 )
-from idp.errors import GenesysError, StsError, SyncError
+from idp.errors import GenesysError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
 from idp.sync.objects.engine import ALLOWANCES
 from idp.sync.plan import Plan
-from idp.sync.presence.service import PresenceSync
+from idp.sync.presence.runner import PresenceRunner
 from idp.sync.report import EXIT_CODES, PassReport
 
 log = logging.getLogger("idp.sync")
@@ -140,11 +140,13 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     service = SyncService(config)
     with stop_on_signals() as stop:
         presence_stop = threading.Event()
-        presence = service.presence() if config.sync.presence else None
-        thread = start_presence(service, presence, presence_stop) if presence else None
+        # Built here, so that a configuration it cannot take stops `sync run` at once.
+        presence = PresenceRunner(service.presence(), service.presence, presence_stop,
+                                  service.state.add_event) if config.sync.presence else None
+        thread = presence.start() if presence else None
         try:
             _run_passes(service, stop, pause, passes, config.sync.full_interval,
-                        after_pass=presence.listener.refresh_now if presence else None)
+                        after_pass=presence.refresh_now if presence else None)
         finally:
             presence_stop.set()
             if thread is not None:
@@ -164,22 +166,6 @@ def parse_allowances(values: tuple[str, ...]) -> dict[str, int]:
                 f"{', '.join(ALLOWANCES.values())}", param_hint="--allow-deletions")
         found[name] = int(count)
     return found
-
-
-def start_presence(service: SyncService, presence: PresenceSync,
-                   stop: threading.Event) -> threading.Thread:
-    """The presence sync in a thread of its own, on the passes' Genesys requests (one rate
-    limit); what stops it is logged, the passes go on."""
-    def body() -> None:
-        try:
-            presence.run(stop)
-        except StsError as exc:
-            log.error("presence sync stopped: %s", exc)
-            service.state.add_event("presence_stopped", f"presence sync stopped: {exc}")
-
-    thread = threading.Thread(target=body, name="presence", daemon=True)
-    thread.start()
-    return thread
 
 
 def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,
