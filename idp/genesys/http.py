@@ -63,6 +63,32 @@ Refusal = Callable[[str, httpx.Response], GenesysError]
 #: Gives the detail of an error answer for messages ("" if none).
 Detail = Callable[[httpx.Response], str]
 
+#: What a 401 that a fresh token did not cure says, whichever API refused.
+TOKEN_REFUSED = ("A fresh access token was refused too: does the OAuth client still exist, in "
+                 "this region?")
+
+
+def error_detail(answer: httpx.Response) -> str:
+    """The detail of a Genesys Cloud error body: SCIM's ``detail``, the Platform API's
+    ``message`` ("" when the answer has no JSON object)."""
+    return _error_field(answer, "detail") or _error_field(answer, "message")
+
+
+def refusal(what: str, answer: httpx.Response, kind: str) -> tuple[str, str]:
+    """("Genesys Cloud refused <what>: HTTP <status> <kind>: <detail>", the kind): `kind`
+    names the body's field that classifies the error (``code``, ``scimType``)."""
+    found, detail = _error_field(answer, kind), error_detail(answer)
+    text = f"Genesys Cloud refused {what}: HTTP {answer.status_code}"
+    return text + (f" {found}" if found else "") + (f": {detail}" if detail else ""), found
+
+
+def _error_field(answer: httpx.Response, name: str) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get(name) or "") if isinstance(body, dict) else ""
+
 
 class RequestStats:
     """Thread-safe request counters, as CIC's health view shows them."""

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from idp.errors import GenesysAuthError, GenesysError, GenesysUnavailable, PlatformError
-from idp.genesys.http import GenesysApi
+from idp.genesys.http import TOKEN_REFUSED, GenesysApi, error_detail, refusal
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class PlatformClient:
                                  f"{MAX_PAGES} pages")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.api.send(method, API_PREFIX + path, refuse=_error, detail=_error_detail,
+        return self.api.send(method, API_PREFIX + path, refuse=_error, detail=error_detail,
                              log=log, **kwargs)
 
 
@@ -139,32 +139,11 @@ def _json_or_none(answer: httpx.Response) -> Any:
     return _json(answer) if answer.content else None
 
 
-def _error_fields(answer: httpx.Response) -> tuple[str, str]:
-    """(code, message) of a Platform API error body."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    return str(body.get("code") or ""), str(body.get("message") or "")
-
-
-def _error_detail(answer: httpx.Response) -> str:
-    return _error_fields(answer)[1]
-
-
 def _error(what: str, answer: httpx.Response) -> GenesysError:
     status = answer.status_code
-    code, message = _error_fields(answer)
-    text = f"Genesys Cloud refused {what}: HTTP {status}"
-    if code:
-        text += f" {code}"
-    if message:
-        text += f": {message}"
+    text, code = refusal(what, answer, "code")
     if status == 401:
-        return GenesysAuthError(f"{text}. A fresh access token was refused too: does the "
-                                "OAuth client still exist, in this region?")
+        return GenesysAuthError(f"{text}. {TOKEN_REFUSED}")
     if status == 403:
         needed = next((p for prefix, p in PERMISSIONS if prefix in what), "")
         if needed:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from idp.errors import OutcomeUnknown, PlatformError
-from idp.genesys.http import GenesysApi
+from idp.genesys.http import GenesysApi, refusal
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.presence import PresenceClient
 from idp.genesys.routing import RoutingClient
@@ -72,6 +72,20 @@ def test_errors_name_the_request_and_the_permission() -> None:
     with pytest.raises(PlatformError, match="routing:skill:assign") as caught:
         RoutingClient(make_api(answer, FakeTime())).add_user_skills("u1", {"s1": 3.0})
     assert caught.value.status == 403 and caught.value.code == "forbidden"
+
+
+@pytest.mark.parametrize(("body", "kind", "text"), [
+    ({"message": "Missing permission", "code": "forbidden"}, "code",
+     "Genesys Cloud refused PUT /x: HTTP 403 forbidden: Missing permission"),
+    ({"detail": "Version mismatch", "scimType": "invalidVers"}, "scimType",
+     "Genesys Cloud refused PUT /x: HTTP 403 invalidVers: Version mismatch"),
+    ({"code": "forbidden"}, "scimType", "Genesys Cloud refused PUT /x: HTTP 403"),
+    ("not an object", "code", "Genesys Cloud refused PUT /x: HTTP 403"),
+])
+def test_both_apis_errors_read_the_same_way(body: Any, kind: str, text: str) -> None:
+    """One reading of Genesys Cloud's error bodies, for the SCIM and the Platform API."""
+    answer = httpx.Response(403, json=body)
+    assert refusal("PUT /x", answer, kind)[0] == text
 
 
 def test_a_create_whose_answer_is_lost_is_not_sent_again() -> None:
