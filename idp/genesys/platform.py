@@ -70,11 +70,12 @@ class PlatformClient:
         return _json_or_none(self._send("POST", path, body=body, params=params,
                                         repeatable=repeatable))
 
-    def put(self, path: str, body: Any) -> Any:
-        return _json_or_none(self._send("PUT", path, body=body))
+    def put(self, path: str, body: Any, *, urgent: bool = False) -> Any:
+        """`urgent`: a write whose latency matters (a presence): see `GenesysApi.send`."""
+        return _json_or_none(self._send("PUT", path, body=body, urgent=urgent))
 
-    def patch(self, path: str, body: Any) -> Any:
-        return _json_or_none(self._send("PATCH", path, body=body))
+    def patch(self, path: str, body: Any, *, urgent: bool = False) -> Any:
+        return _json_or_none(self._send("PATCH", path, body=body, urgent=urgent))
 
     def delete(self, path: str, params: Any = None) -> bool:
         """Whether it was there (404: already gone, which is what a delete wants)."""
