@@ -71,7 +71,8 @@ constraints: system-deps
 	rm -rf .venv-constraints
 
 # The presence sync against the ICWS test pair and the Genesys stand-in at 300/min: 5,000
-# agents, a shift-start burst and a steady stream (about 4 minutes).
+# agents, a shift-start burst and a steady stream, by `sync presence` alone and under `sync run`
+# beside busy user and object passes (about 9 minutes).
 bench-presence: $(STAMP)
 	$(PY) bench/presence_bench.py
 

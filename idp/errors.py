@@ -146,9 +146,10 @@ class SyncError(StsError):
 
 
 class PlatformError(GenesysError):
-    """Genesys Cloud refused a Platform API request (`status`, and its error `code`)."""
+    """Genesys Cloud refused a Platform API request (its HTTP `genesys_status`, and its error
+    `code`). Like `ScimError`, not an HTTP status for our own answers: see the module's note."""
 
-    def __init__(self, message: str, status: int, code: str = "") -> None:
+    def __init__(self, message: str, genesys_status: int, code: str = "") -> None:
         super().__init__(message)
-        self.status = status
+        self.genesys_status = genesys_status
         self.code = code

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The kinds of lists a source reads. One it did not read (a CSV file that is missing) is not
+#: "none of that kind": nothing derived from it is removed from Genesys Cloud.
+LISTS = frozenset({"workgroups", "skills", "wrapup_codes", "user_skills"})
+
 
 def key(cic_id: str) -> str:
     """How CIC ids compare: without letter case."""
@@ -57,6 +61,9 @@ class ObjectSnapshot:
     #: CIC user ID -> the skills assigned to the user directly
     user_skills: dict[str, tuple[SkillLevel, ...]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: The lists (`LISTS`) read; what is not read says nothing about what exists in CIC.
+    read: frozenset[str] = LISTS
+    notes: list[str] = field(default_factory=list)  # for people: what was not read, and why
 
     @property
     def complete(self) -> bool:

@@ -13,6 +13,8 @@
 
 A subscription lives as long as its session: after a switchover or a lost session (`SessionLost`)
 the caller subscribes again on the new one, and CIC's first message is again the whole list.
+A subscription CIC refuses (400: the body, say a property name it does not know; 403: the
+account may not subscribe) is `SubscriptionRefused`: asking again will not help.
 """
 
 from __future__ import annotations
@@ -33,8 +35,17 @@ USER_STATUSES = "/messaging/subscriptions/status/user-statuses"
 STATUS_MESSAGES = "/messaging/subscriptions/status/status-messages"
 MESSAGES = "/messaging/messages"
 
-#: The user status properties asked for (userId and statusId always come).
+#: The user status properties asked for by default (icws.user_status_properties; userId and
+#: statusId always come). The names are FACTS.md's; that CIC takes them so is unconfirmed.
 USER_STATUS_PROPERTIES = ["statusId", "statusChanged", "loggedIn"]
+
+
+class SubscriptionRefused(IcwsUnavailable):
+    """CIC refused a subscription as asked (`status`): not an outage."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -57,9 +68,11 @@ class StatusMessages:
 Message = UserStatuses | StatusMessages
 
 
-def subscribe_user_statuses(session: Session, user_ids: list[str]) -> None:
-    _put(session, USER_STATUSES, {"userIds": user_ids,
-                                  "userStatusProperties": USER_STATUS_PROPERTIES})
+def subscribe_user_statuses(session: Session, user_ids: list[str],
+                            properties: list[str] | None = None) -> None:
+    _put(session, USER_STATUSES, {
+        "userIds": user_ids,
+        "userStatusProperties": USER_STATUS_PROPERTIES if properties is None else properties})
 
 
 def subscribe_status_messages(session: Session) -> None:
@@ -114,6 +127,9 @@ def _message(item: Any) -> Message | None:
 
 def _put(session: Session, path: str, body: dict[str, Any]) -> None:
     response = session.request("PUT", path, json=body)
+    if response.status_code in (400, 403):
+        raise SubscriptionRefused(f"CIC ({session.server}) refused the subscription {path}: "
+                                  f"{IcwsError.of(response)}", response.status_code)
     if response.status_code >= 300:
         raise IcwsUnavailable(f"CIC ({session.server}) refused the subscription {path}: "
                               f"{IcwsError.of(response)}")

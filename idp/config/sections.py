@@ -170,6 +170,11 @@ class IcwsSettings:
     auth_token_field: str = setting(
         "authToken", "Field of the auth-token logon request that carries the token "
         "(unconfirmed).")
+    user_status_properties: list[str] = setting(
+        ["statusId", "statusChanged", "loggedIn"], "The userStatusProperties the presence sync "
+        "subscribes to (names from the ICWS reference; that CIC takes them is unconfirmed). "
+        "statusChanged orders late events, loggedIn places logged-off agents; a CIC that "
+        "refuses them stops the presence sync with a message naming this setting.")
     skill_language_property: str = setting(
         "treatAsLanguage", "Property of a CIC skill (/configuration/skills, a dotted path) "
         "that holds \"Treat as Language\" (unconfirmed: not public); \"\": every skill is a "

@@ -93,6 +93,12 @@ class SyncSettings:
         [20, 40, 60, 80], "How CIC's proficiency (1-100) becomes Genesys Cloud's rating: the "
         "highest proficiency of 1, 2, 3 and 4 stars (above the last: 5). The default is "
         "ceil(p / 20); CIC's own thresholds are not public.")
+    max_removals: int = setting(
+        100, "Most queue memberships, and apart from them most skill and language "
+        "assignments, one object pass may take away (sync.platform_objects). A pass that would "
+        "take more takes none of that kind, does everything else, exits 3 and is held until "
+        "`sync apply --allow-deletions members=N` (or user_skills=N) or a corrected source.",
+        min=0, max=1000000)
     presence: bool = setting(
         False, "Also sync CIC agent statuses to Genesys Cloud presences in near real time "
         "(`sync run`; needs [icws] with a service account).")
@@ -100,6 +106,11 @@ class SyncSettings:
         "cic-sts", "Where presences are written: the name of a registered presence source "
         "(created if missing, made each synced user's primary source), or purecloud for "
         "Genesys Cloud's own source (one request per change).")
+    presence_out_of_office: bool = setting(
+        True, "Also set (and later clear) the out-of-office flag of agents whose status is "
+        "On Vacation, Out of the Office or Out of Town (rules with out_of_office = true): one "
+        "request per change, after the presence; needs the right to edit other users' out of "
+        "office. false: presences only.")
     presence_rules: Path | None = setting(
         None, "TOML file of extra status-to-presence rules, tried before the built-in table "
         "(docs/sync-objects.md).")

@@ -11,6 +11,10 @@ view shows. Every retry decision is made here, in `GenesysApi.send`:
   shared `TokenBucket` (the configured rate), then is sent at once: nothing may come between
   the slot and the send, or the threads held up there would all send together when it ends
   (a slow token request once made four threads burst past the rate);
+- requests that are not `urgent` (the passes', with up to ``sync.concurrency`` workers) hold
+  at most one slot of the bucket between them at a time, so an urgent one (a presence write,
+  whose latency is the point) waits behind one of theirs, not behind every worker's; the
+  passes still get every slot nobody urgent takes;
 - 429: wait what Retry-After says (all threads wait: the limit is per token), then retry;
 - 5xx and network errors: retry after an exponential backoff with jitter (`backoff`);
 - 401: fetch a new access token once, then retry;
@@ -63,6 +67,32 @@ Refusal = Callable[[str, httpx.Response], GenesysError]
 #: Gives the detail of an error answer for messages ("" if none).
 Detail = Callable[[httpx.Response], str]
 
+#: What a 401 that a fresh token did not cure says, whichever API refused.
+TOKEN_REFUSED = ("A fresh access token was refused too: does the OAuth client still exist, in "
+                 "this region?")
+
+
+def error_detail(answer: httpx.Response) -> str:
+    """The detail of a Genesys Cloud error body: SCIM's ``detail``, the Platform API's
+    ``message`` ("" when the answer has no JSON object)."""
+    return _error_field(answer, "detail") or _error_field(answer, "message")
+
+
+def refusal(what: str, answer: httpx.Response, kind: str) -> tuple[str, str]:
+    """("Genesys Cloud refused <what>: HTTP <status> <kind>: <detail>", the kind): `kind`
+    names the body's field that classifies the error (``code``, ``scimType``)."""
+    found, detail = _error_field(answer, kind), error_detail(answer)
+    text = f"Genesys Cloud refused {what}: HTTP {answer.status_code}"
+    return text + (f" {found}" if found else "") + (f": {detail}" if detail else ""), found
+
+
+def _error_field(answer: httpx.Response, name: str) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get(name) or "") if isinstance(body, dict) else ""
+
 
 class RequestStats:
     """Thread-safe request counters, as CIC's health view shows them."""
@@ -108,6 +138,7 @@ class GenesysApi:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
+        self._queue = threading.Lock()  # one slot at a time for requests that are not urgent
         self._failures_in_row = 0
         self._lost = False
         #: ("ok" | "failure", message, ISO time) of the last answer, for the health view.
@@ -138,7 +169,8 @@ class GenesysApi:
              log: logging.Logger, params: Any = None,
              body: Any = None, version: str | None = None, repeatable: bool = True,
              missing_ok: bool = False, media_type: str = "application/json",
-             counted: Callable[[GenesysError], bool] = lambda error: True) -> httpx.Response:
+             counted: Callable[[GenesysError], bool] = lambda error: True,
+             urgent: bool = False) -> httpx.Response:
         """`method` `path` (under the API base) until it succeeds, the retries run out or
         Genesys Cloud refuses it (`refuse` builds that error; `counted` says whether it counts
         as Failed). A 404 is an answer, not an error, with `missing_ok`."""
@@ -154,7 +186,11 @@ class GenesysApi:
             except GenesysUnavailable:
                 self.stats.count(failed=1)
                 raise
-            self.bucket.acquire()
+            if urgent:
+                self.bucket.acquire()
+            else:
+                with self._queue:
+                    self.bucket.acquire()
             headers = {"Authorization": f"Bearer {token}", "Accept": media_type}
             if content is not None:
                 headers["Content-Type"] = media_type

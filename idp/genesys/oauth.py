@@ -5,6 +5,10 @@ one expires (the lifetime is set per OAuth client, 300 s to 48 h), and at once w
 answers 401 (revoked token, or a clock that lied). One token is shared by all threads; a lock
 makes sure only one of them asks for a new one.
 
+The secret may be given as a function (`Secret`), read again for every token request: a secret
+rotated in its file (or environment variable) is taken at the next token, without closing the
+client that every thread of the process shares.
+
 The token request is retried like an API request: a 429 waits what its Retry-After says (up to
 `MAX_RETRY_AFTER`; a longer wait fails at once, saying how long), 5xx and network errors back off
 with jitter. Whether the login host was reached is told to a `ConnectionWatch` (the SCIM client),
@@ -23,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from idp.errors import GenesysAuthError, GenesysUnavailable
+from idp.errors import GenesysAuthError, GenesysUnavailable, StsError
 from idp.genesys.ratelimit import backoff, retry_after
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,10 @@ MAX_RETRY_AFTER = 60.0
 
 #: Answers meaning the login host was not reached (a gateway in front of it answered).
 _GATEWAY = (502, 503, 504)
+
+
+#: The client secret, or what reads it (again for every token request).
+Secret = str | Callable[[], str]
 
 
 class ConnectionWatch(Protocol):
@@ -59,7 +67,8 @@ def refresh_margin(lifetime: float) -> float:
 class ClientCredentials:
     """Hands out a valid access token for one OAuth client; see the module documentation."""
 
-    def __init__(self, login_base: str, client_id: str, client_secret: str, http: httpx.Client,
+    def __init__(self, login_base: str, client_id: str, client_secret: Secret,
+                 http: httpx.Client,
                  *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.token_url = login_base.rstrip("/") + "/oauth/token"
@@ -95,10 +104,11 @@ class ClientCredentials:
                 self._sleep(wait)
             wait = backoff(attempt + 1, 1.0, 8.0)  # unless a 429 says how long
             started = self._clock()
+            secret = self._read_secret()
             try:
                 answer = self._http.post(
                     self.token_url, data={"grant_type": "client_credentials"},
-                    auth=(self.client_id, self._secret), headers={"Accept": "application/json"})
+                    auth=(self.client_id, secret), headers={"Accept": "application/json"})
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if watch is not None:
@@ -143,6 +153,15 @@ class ClientCredentials:
             return _Token(value, started + lifetime - refresh_margin(lifetime))
         raise GenesysUnavailable(f"cannot get a Genesys Cloud access token from {self.token_url}: "
                                  f"{problem} (after {TOKEN_ATTEMPTS} tries)")
+
+
+    def _read_secret(self) -> str:
+        if isinstance(self._secret, str):
+            return self._secret
+        try:
+            return self._secret()
+        except StsError as exc:  # the secret's file is unreadable: no token can be had
+            raise GenesysAuthError(f"genesys.client_secret: {exc}") from None
 
 
 def _oauth_error(answer: httpx.Response) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from idp.errors import GenesysAuthError, GenesysError, GenesysUnavailable, PlatformError
-from idp.genesys.http import GenesysApi
+from idp.genesys.http import TOKEN_REFUSED, GenesysApi, error_detail, refusal
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ PERMISSIONS = (
     ("/presence/sources", "presence:source:view, presence:source:add"),
     ("/presence/definitions", "presence:presenceDefinition:view"),
     ("/presences", "presence:userPresence:edit"),
-    ("/outofoffice", "user_administration (out of office of other users)"),
+    ("/outofoffice", "the right to edit other users' out of office (its name is not "
+                     "confirmed; or set sync.presence_out_of_office = false)"),
 )
 
 
@@ -69,11 +70,12 @@ class PlatformClient:
         return _json_or_none(self._send("POST", path, body=body, params=params,
                                         repeatable=repeatable))
 
-    def put(self, path: str, body: Any) -> Any:
-        return _json_or_none(self._send("PUT", path, body=body))
+    def put(self, path: str, body: Any, *, urgent: bool = False) -> Any:
+        """`urgent`: a write whose latency matters (a presence): see `GenesysApi.send`."""
+        return _json_or_none(self._send("PUT", path, body=body, urgent=urgent))
 
-    def patch(self, path: str, body: Any) -> Any:
-        return _json_or_none(self._send("PATCH", path, body=body))
+    def patch(self, path: str, body: Any, *, urgent: bool = False) -> Any:
+        return _json_or_none(self._send("PATCH", path, body=body, urgent=urgent))
 
     def delete(self, path: str, params: Any = None) -> bool:
         """Whether it was there (404: already gone, which is what a delete wants)."""
@@ -112,7 +114,7 @@ class PlatformClient:
                                  f"{MAX_PAGES} pages")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.api.send(method, API_PREFIX + path, refuse=_error, detail=_error_detail,
+        return self.api.send(method, API_PREFIX + path, refuse=_error, detail=error_detail,
                              log=log, **kwargs)
 
 
@@ -138,32 +140,11 @@ def _json_or_none(answer: httpx.Response) -> Any:
     return _json(answer) if answer.content else None
 
 
-def _error_fields(answer: httpx.Response) -> tuple[str, str]:
-    """(code, message) of a Platform API error body."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    return str(body.get("code") or ""), str(body.get("message") or "")
-
-
-def _error_detail(answer: httpx.Response) -> str:
-    return _error_fields(answer)[1]
-
-
 def _error(what: str, answer: httpx.Response) -> GenesysError:
     status = answer.status_code
-    code, message = _error_fields(answer)
-    text = f"Genesys Cloud refused {what}: HTTP {status}"
-    if code:
-        text += f" {code}"
-    if message:
-        text += f": {message}"
+    text, code = refusal(what, answer, "code")
     if status == 401:
-        return GenesysAuthError(f"{text}. A fresh access token was refused too: does the "
-                                "OAuth client still exist, in this region?")
+        return GenesysAuthError(f"{text}. {TOKEN_REFUSED}")
     if status == 403:
         needed = next((p for prefix, p in PERMISSIONS if prefix in what), "")
         if needed:

@@ -43,11 +43,11 @@ class PresenceClient(PlatformClient):
     def put_presences(self, presences: list[dict[str, Any]]) -> None:
         """Many users' presences at once (each ``{id, sourceId, primary,
         presenceDefinition}``). Idempotent: setting a presence twice changes nothing."""
-        self.put("/users/presences/bulk", presences)
+        self.put("/users/presences/bulk", presences, urgent=True)
 
     def patch_purecloud(self, user_id: str, definition_id: str) -> None:
         self.patch(f"/users/{quote(user_id, safe='')}/presences/{PURECLOUD}",
-                   {"presenceDefinition": {"id": definition_id}})
+                   {"presenceDefinition": {"id": definition_id}}, urgent=True)
 
     def set_out_of_office(self, user_id: str, active: bool) -> None:
         self.put(f"/users/{quote(user_id, safe='')}/outofoffice",

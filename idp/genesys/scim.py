@@ -33,7 +33,7 @@ from idp.errors import (
     UniquenessConflict,
     VersionConflict,
 )
-from idp.genesys.http import Event, GenesysApi, RequestStats
+from idp.genesys.http import TOKEN_REFUSED, Event, GenesysApi, RequestStats, error_detail, refusal
 from idp.genesys.oauth import ClientCredentials
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class ScimClient:
     def _send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
               body: dict[str, Any] | None = None, version: str | None = None,
               repeatable: bool = True, missing_ok: bool = False) -> httpx.Response:
-        return self.api.send(method, SCIM_PATH + path, refuse=_error, detail=_error_detail,
+        return self.api.send(method, SCIM_PATH + path, refuse=_error, detail=error_detail,
                              log=log, params=params, body=body, version=version,
                              repeatable=repeatable, missing_ok=missing_ok, media_type=SCIM_JSON,
                              counted=_counted)
@@ -202,38 +202,15 @@ def _version(answer: httpx.Response, user: dict[str, Any] | None) -> str | None:
     return version if isinstance(version, str) and version else None
 
 
-def _scim_error_fields(answer: httpx.Response) -> tuple[str, str]:
-    """(scimType, detail) of a SCIM or Genesys Cloud error body."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    scim_type = str(body.get("scimType") or "")
-    detail = str(body.get("detail") or body.get("message") or "")
-    return scim_type, detail
-
-
-def _error_detail(answer: httpx.Response) -> str:
-    return _scim_error_fields(answer)[1]
-
-
 def _error(what: str, answer: httpx.Response) -> GenesysError:
     status = answer.status_code
-    scim_type, detail = _scim_error_fields(answer)
-    message = f"Genesys Cloud refused {what}: HTTP {status}"
-    if scim_type:
-        message += f" {scim_type}"
-    if detail:
-        message += f": {detail}"
+    message, scim_type = refusal(what, answer, "scimType")
     if status == 412 or scim_type == "invalidVers":
         return VersionConflict(message, status, scim_type)
     if status == 409 or scim_type == "uniqueness":
         return UniquenessConflict(message, status, scim_type)
     if status == 401:
-        return GenesysAuthError(f"{message}. A fresh access token was refused too: does the "
-                                "OAuth client still exist, in this region?")
+        return GenesysAuthError(f"{message}. {TOKEN_REFUSED}")
     if status == 403:
         return ScimError(f"{message}. The OAuth client's role needs directory:user:add, "
                          "directory:user:edit (and directory:user:delete to delete)", status)

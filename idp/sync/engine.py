@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from idp.config import Config
-from idp.errors import GenesysAuthError, GenesysError, StsError, SyncError
+from idp.errors import GenesysError, StsError, SyncError
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.scim import Event, ScimClient
 from idp.observe.sync_metrics import write_textfile
@@ -66,8 +66,12 @@ def client_for(config: Config, on_event: Event | None = None, **tuning: Any) -> 
     settings = config.sync
     http = httpx.Client(timeout=settings.request_timeout,
                         limits=httpx.Limits(max_connections=settings.concurrency + 2))
+    secret = genesys.client_secret
+    secret.reveal()  # a secret that cannot be read is a configuration error now, not later
+    # Read again for each token: a rotated secret is taken without a new client, which the
+    # presence thread of `sync run` shares with the passes (one rate limit, one token).
     credentials = ClientCredentials(config.genesys_login_base, genesys.client_id,
-                                    genesys.client_secret.reveal(), http)
+                                    secret.reveal, http)
     return ScimClient(config.genesys_api_base, credentials,
                       rate_per_minute=settings.rate_per_minute,
                       max_retries=settings.max_retries, http=http, on_event=on_event,
@@ -154,6 +158,7 @@ class SyncService:
 
     def apply(self, *, force: bool = False, full: bool = False, only: str | None = None,
               adopt: bool = False, allow_deactivations: int | None = None,
+              allow_deletions: dict[str, int] | None = None,
               on_plan: Callable[[Plan], None] | None = None,
               on_outcome: Callable[[Outcome], None] | None = None,
               stop: threading.Event | None = None) -> PassReport:
@@ -162,7 +167,9 @@ class SyncService:
         unreachable or refusing the credentials).
 
         A pass for one user changes that user's state and history, never the health items
-        (last pass, User Sync, the hold): it says nothing about everyone else."""
+        (last pass, User Sync, the hold): it says nothing about everyone else.
+        `allow_deactivations` allows users' deactivations only; `allow_deletions` (an object
+        family's allowance name -> N) the object sync's removals, family by family."""
         started = time.monotonic()
         before = self._requests_so_far()
         whole = only is None
@@ -183,8 +190,8 @@ class SyncService:
                     self._record_pass(f"failed: {exc}", "failed")
                 if isinstance(exc, GenesysError):
                     self.state.set_health("api", f"Failure: {exc}")
-                if isinstance(exc, GenesysAuthError):
-                    self._forget_client()  # the next pass reads the secret again
+                # A refused secret is read again at the next token request: the client stays
+                # (the presence thread of `sync run` shares it).
                 raise
             if on_plan is not None:
                 on_plan(plan)
@@ -205,14 +212,12 @@ class SyncService:
                 report.error_type = type(applier.fatal).__name__
                 if isinstance(applier.fatal, GenesysError):
                     self.state.set_health("api", f"Failure: {applier.fatal}")
-                if isinstance(applier.fatal, GenesysAuthError):
-                    self._forget_client()
             elif stop is not None and stop.is_set():
                 report.error, report.error_type = "asked to stop", "Stopped"
             self._record_history(report)
             if whole and not report.error:
                 report.objects = self._objects(snapshot, dry=False, full=full or force,
-                                               allow_deletions=allow_deactivations)
+                                               allow_deletions=allow_deletions)
                 report.requests = {k: v - before[k]
                                    for k, v in self._requests_so_far().items()}
                 report.seconds = time.monotonic() - started
@@ -242,7 +247,7 @@ class SyncService:
                             after_requests=self._after_requests)
 
     def _objects(self, users: Snapshot, *, dry: bool, full: bool,
-                 allow_deletions: int | None = None) -> ObjectReport | None:
+                 allow_deletions: dict[str, int] | None = None) -> ObjectReport | None:
         """The object pass after the users' (sync.platform_objects), on the same requests."""
         if not self.config.sync.platform_objects:
             return None

@@ -21,9 +21,15 @@ same per-token rate limit as the SCIM layer (`FakeGenesys`), as FACTS.md describ
 
 Unconfirmed details are the layer's choices: the status of a duplicate name (409), the bulk
 presence limit (`bulk_limit`), whether a presence write for an unknown user fails the whole
-request (it does here: 400).
+request (it does here: 400). Where FACTS.md says nothing the layer is lenient, and says so
+rather than invent a rule: a queue ``PUT`` takes any body (which fields Genesys Cloud refuses
+as read-only is not in FACTS.md), and a member ``POST`` takes user ids it does not know (what
+Genesys Cloud answers then is not either).
 
-`presence_log` records every presence written: (monotonic time, user id, definition id, source).
+`presence_log` records every presence written: (monotonic time, user id, definition id,
+source). `posted` records every create (``POST`` of a queue, skill, language or wrap-up code)
+that reached the layer, carried out or refused: the layer refuses a second live object of a
+name, which would hide a create sent twice; this log does not.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ SYSTEM_PRESENCES = ("Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "
                     "Training", "Meeting", "Break")
 
 Answer = tuple[int, Any]
+
+#: Listings whose POST creates: path -> the kind `posted` names.
+CREATES = {"queues": "queue", "skills": "skill", "languages": "language",
+           "wrapupcodes": "wrapup"}
 
 
 def _error(status: int, message: str, code: str = "bad.request") -> Answer:
@@ -67,9 +77,8 @@ class FakePlatform:
         self.presences: dict[tuple[str, str], dict[str, Any]] = {}  # (user, source) -> ...
         self.out_of_office: dict[str, bool] = {}
         self.presence_log: list[tuple[float, str, str, str]] = []
-        #: (kind, name) of every object created: the store refuses a second live one of a
-        #: name, which would hide a create sent twice; this log does not
-        self.created: list[tuple[str, str]] = []
+        #: (kind, name) of every create that reached the layer, whatever its answer
+        self.posted: list[tuple[str, str]] = []
         self._known: set[str] = set()
 
     # -- what tests look at ------------------------------------------------------------------------
@@ -96,6 +105,9 @@ class FakePlatform:
             return _error(400, "The request body is not JSON")
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         with self.lock:
+            if method == "POST" and len(parts) == 2 and parts[0] == "routing" \
+                    and parts[1] in CREATES and isinstance(data, dict):
+                self.posted.append((CREATES[parts[1]], str(data.get("name", "")).strip()))
             try:
                 return self._route(method, parts, params, data)
             except (KeyError, TypeError, ValueError) as exc:
@@ -225,7 +237,6 @@ class FakePlatform:
             return _error(409, "a queue with this name exists", "general.conflict")
         queue = {**data, "id": str(uuid.uuid4()), "name": name, "memberCount": 0}
         self.queues[queue["id"]] = queue
-        self.created.append(("queue", name))
         return 200, queue
 
     # -- skills, languages, wrap-up codes -------------------------------------------------------
@@ -249,7 +260,6 @@ class FakePlatform:
                       **({"state": "active"} if soft else
                          {"description": data.get("description", "")})}
             table[entity["id"]] = entity
-            self.created.append((kind, name))
             return 200, entity
         existing = table.get(rest[0]) if rest else None
         if existing is None:

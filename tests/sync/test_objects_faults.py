@@ -43,10 +43,21 @@ def converge(setup: SyncSetup) -> int:
     raise AssertionError(f"no convergence in {MAX_PASSES} passes")
 
 
-def assert_created_once(setup: SyncSetup) -> None:
-    doubled = {k: n for k, n in collections.Counter(setup.genesys.platform.created).items()
-               if n != 1}
-    assert not doubled, f"created more than once: {doubled}"
+def assert_created_once(setup: SyncSetup, count: int) -> None:
+    """Every object's create reached Genesys Cloud once: not twice (the stand-in would refuse
+    a second one of the name, which hides it from what it holds, not from this count), and
+    the sync owns each (so it can still delete them)."""
+    posts = collections.Counter(setup.genesys.platform.posted)
+    doubled = {k: n for k, n in posts.items() if n != 1}
+    assert not doubled, f"create sent more than once: {doubled}"
+    assert sum(posts.values()) == 3 * count  # a queue, a skill or language, a code each
+    state = SyncState(setup.folder / "sync.db")
+    try:
+        rows = ObjectStore(state).rows()
+    finally:
+        state.close()
+    assert len(rows) == 3 * count and all(r.owned and r.genesys_id for r in rows), \
+        [r for r in rows if not (r.owned and r.genesys_id)]
 
 
 def assert_final(setup: SyncSetup, count: int) -> None:
@@ -70,7 +81,7 @@ def test_objects_converge_through_random_faults(setup: SyncSetup) -> None:
     converge(setup)
     assert setup.genesys.count(notes=("drop_after", "500_after")) >= 2
     setup.genesys.faults = Faults()
-    assert_created_once(setup)
+    assert_created_once(setup, 12)
     assert_final(setup, 12)
     writes = object_writes(setup)
     assert setup.apply(full=True).objects.writes == 0  # type: ignore[union-attr]
@@ -103,6 +114,6 @@ def test_objects_killed_mid_run_converge_without_duplicates(setup: SyncSetup) ->
     setup.genesys.hold = None
     done = setup.cli("sync", "apply")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert_created_once(setup)
+    assert_created_once(setup, 20)
     assert_final(setup, 20)
     assert setup.apply(full=True).objects.writes == 0  # type: ignore[union-attr]

@@ -50,11 +50,19 @@ def test_mass_deletion_of_queues_is_held(setup: SyncSetup) -> None:
     assert "hold queue Team 29: not deleted: the pass was held" in plan.output, plan.output
     assert object_writes(setup) == writes
 
-    # An administrator who checked allows it: exactly those go.
-    allowed = setup.run("sync", "apply", "--allow-deactivations", "25")
-    assert allowed.exit_code == 0, allowed.output
+    # An administrator who checked allows the queues: exactly those go, the skills stay held.
+    assert "--allow-deletions queues=25" in result.output
+    allowed = setup.run("sync", "apply", "--allow-deletions", "queues=25")
+    assert allowed.exit_code == 3, allowed.output
     assert sorted(q["name"] for q in platform.queues.values()) == [
         f"Team {i:02}" for i in range(5)]
+    assert len(platform.live(platform.skills)) == 12
+    assert "11 of 12 synced skills and languages would be deleted" in allowed.output
+    # The users' allowance is not the objects': it lets no skill go.
+    users_only = setup.run("sync", "apply", "--allow-deactivations", "11")
+    assert users_only.exit_code == 3 and len(platform.live(platform.skills)) == 12
+    allowed = setup.run("sync", "apply", "--allow-deletions", "skills=11")
+    assert allowed.exit_code == 0, allowed.output
     assert set(platform.live(platform.skills)) == {"Skill 0"}
     assert setup.run("sync", "status").exit_code == 0
 

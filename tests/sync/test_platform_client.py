@@ -5,6 +5,7 @@ httpx's MockTransport plays the server; a fake clock makes every wait measurable
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from idp.errors import OutcomeUnknown, PlatformError
-from idp.genesys.http import GenesysApi
+from idp.genesys.http import GenesysApi, refusal
 from idp.genesys.oauth import ClientCredentials
 from idp.genesys.presence import PresenceClient
 from idp.genesys.routing import RoutingClient
@@ -71,7 +72,21 @@ def test_errors_name_the_request_and_the_permission() -> None:
         return httpx.Response(403, json={"message": "Missing permission", "code": "forbidden"})
     with pytest.raises(PlatformError, match="routing:skill:assign") as caught:
         RoutingClient(make_api(answer, FakeTime())).add_user_skills("u1", {"s1": 3.0})
-    assert caught.value.status == 403 and caught.value.code == "forbidden"
+    assert caught.value.genesys_status == 403 and caught.value.code == "forbidden"
+
+
+@pytest.mark.parametrize(("body", "kind", "text"), [
+    ({"message": "Missing permission", "code": "forbidden"}, "code",
+     "Genesys Cloud refused PUT /x: HTTP 403 forbidden: Missing permission"),
+    ({"detail": "Version mismatch", "scimType": "invalidVers"}, "scimType",
+     "Genesys Cloud refused PUT /x: HTTP 403 invalidVers: Version mismatch"),
+    ({"code": "forbidden"}, "scimType", "Genesys Cloud refused PUT /x: HTTP 403"),
+    ("not an object", "code", "Genesys Cloud refused PUT /x: HTTP 403"),
+])
+def test_both_apis_errors_read_the_same_way(body: Any, kind: str, text: str) -> None:
+    """One reading of Genesys Cloud's error bodies, for the SCIM and the Platform API."""
+    answer = httpx.Response(403, json=body)
+    assert refusal("PUT /x", answer, kind)[0] == text
 
 
 def test_a_create_whose_answer_is_lost_is_not_sent_again() -> None:
@@ -124,3 +139,63 @@ def test_scim_and_platform_requests_share_one_pace_one_pause_and_one_count() -> 
     assert time_.now - start >= 7
     assert scim.stats.snapshot() == {"successful": 2, "failed": 0, "retried": 1}
     assert scim.waits == 1 and scim.stats is presence.api.stats
+
+
+class SteppedTime:
+    """A clock the test moves: `sleep` blocks the calling thread until it has moved far
+    enough, so threads that wait for slots can be ordered without waiting in real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeping = 0
+        self._moved = threading.Condition()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._moved:
+            until, self.sleeping = self.now + seconds, self.sleeping + 1
+            while self.now < until:
+                self._moved.wait()
+            self.sleeping -= 1
+
+    def advance(self, seconds: float) -> None:
+        with self._moved:
+            self.now += seconds
+            self._moved.notify_all()
+
+
+def test_a_presence_write_waits_behind_one_pass_request_not_all_of_them() -> None:
+    """Four pass workers each hold the bucket's next slot in turn, not four at once: an urgent
+    request (a presence write) that comes meanwhile takes the slot after the one reserved."""
+    time_, order, lock = SteppedTime(), [], threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            order.append(request.url.path)
+        return httpx.Response(200, json={"id": "u1", "meta": {"version": "1"}})
+
+    server = Server(answer)
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
+                                    sleep=time_.sleep)
+    api = GenesysApi(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
+                     rate_per_minute=60)  # a slot a second
+    credentials.token()
+    scim, presence = ScimClient(API, credentials, api=api), PresenceClient(api)
+    workers = [threading.Thread(target=lambda: [scim.get_user("u1") for _ in range(3)])
+               for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    while time_.sleeping < 1 or len(order) < 1:  # the first sent, the next one waits its slot
+        threading.Event().wait(0.001)
+    threading.Event().wait(0.05)  # the other workers reach the bucket (or its queue)
+    urgent = threading.Thread(target=presence.put_presences, args=([{"id": "u1"}],))
+    urgent.start()
+    while len(order) < 13:
+        time_.advance(0.25)
+        threading.Event().wait(0.002)
+    for thread in (*workers, urgent):
+        thread.join(5)
+    assert order.index("/api/v2/users/presences/bulk") <= 2, order

@@ -29,3 +29,15 @@ def test_latency_is_to_the_first_write_of_that_presence_after_the_event() -> Non
 def test_percentiles_take_the_value_at_the_rank() -> None:
     values = [float(i) for i in range(1, 101)]
     assert percentile(values, 0.5) == 51.0 and percentile(values, 0.99) == 100.0
+
+
+def test_requests_are_told_by_what_sent_them_and_429s_left_out() -> None:
+    from bench.presence_run import kinds
+
+    stand: Any = Stand()
+    stand.requests = [(1.0, "PUT", "/api/v2/users/presences/bulk", 200, ""),
+                      (2.0, "PATCH", "/api/v2/scim/v2/users/u1", 200, ""),
+                      (3.0, "POST", "/api/v2/routing/queues/q1/members", 204, ""),
+                      (4.0, "PUT", "/api/v2/users/presences/bulk", 429, "rate-limit"),
+                      (0.5, "PUT", "/api/v2/users/presences/bulk", 200, "")]  # before
+    assert kinds(stand, since=1.0) == {"presence": 1, "users": 1, "objects": 1, "other": 0}

@@ -47,7 +47,7 @@ class Running:
 
     def presence(self, agent: str) -> str | None:
         platform = self.setup.genesys.platform
-        source = next(iter(platform.sources))
+        source = next(iter(platform.sources), "purecloud")
         return platform.presence_of(self.genesys_id[agent], source)
 
     def writes(self, agent: str | None = None) -> int:
@@ -56,22 +56,28 @@ class Running:
                    if agent is None or user == self.genesys_id[agent])
 
 
-def cic_with_agents() -> CicDirectory:
+#: The presence of the statuses agents start from.
+FIRST = {"Gone Home": "Away", "Available": "OnQueue"}
+
+
+def cic_with_agents(start: dict[str, str] | None = None) -> CicDirectory:
+    """The agents, each on "Gone Home" unless `start` (agent -> status id) says otherwise."""
     cic = CicDirectory()
     cic.add(IcwsUser(*SERVICE), *(IcwsUser(a, "pw", None, f"{a}@example.com") for a in AGENTS))
     for (status_id, text, group, acd, acw, dnd), _ in SEED_TABLE:
         cic.board.define(status_message(status_id, text, group, acd=acd, acw=acw, dnd=dnd))
     for agent in AGENTS:
-        cic.board.set_status(agent, "Gone Home")
+        cic.board.set_status(agent, (start or {}).get(agent, "Gone Home"))
     return cic
 
 
 @contextmanager
-def presence_sync(setup: SyncSetup, key_dir: Path, delay: int = 20) -> Iterator[Running]:
-    cic = cic_with_agents()
+def presence_sync(setup: SyncSetup, key_dir: Path, delay: int = 20,
+                  start: dict[str, str] | None = None, extra: str = "") -> Iterator[Running]:
+    cic = cic_with_agents(start)
     with running_pair(cic, tls=(key_dir / "tls.crt", key_dir / "tls.key")) as pair:
         setup.configure(sync=f'source = "icws"\npresence = true\npresence_poll_ms = 50\n'
-                             f'presence_batch_delay_ms = {delay}')
+                             f'presence_batch_delay_ms = {delay}\n{extra}')
         use_icws(setup.config_path, pair, key_dir / "tls.crt", SERVICE, timeout=2,
                  failover_timeout=4)
         assert setup.apply().outcome == "completed"
@@ -81,8 +87,9 @@ def presence_sync(setup: SyncSetup, key_dir: Path, delay: int = 20) -> Iterator[
         thread = threading.Thread(target=sync.run, args=(stop,), daemon=True)
         thread.start()
         running = Running(setup, cic, pair, sync, stop, thread, ids(setup))
+        first = {a: FIRST[(start or {}).get(a, "Gone Home")] for a in AGENTS}
         try:
-            until(lambda: all(running.presence(a) == "Away" for a in AGENTS),
+            until(lambda: all(running.presence(a) == first[a] for a in AGENTS),
                   "every agent's first presence")
             yield running
         finally:
@@ -92,7 +99,11 @@ def presence_sync(setup: SyncSetup, key_dir: Path, delay: int = 20) -> Iterator[
 
 
 def test_every_row_of_the_seed_table_reaches_genesys(setup: SyncSetup, key_dir: Path) -> None:
-    with presence_sync(setup, key_dir) as run:
+    # Each agent starts on a status of another presence, so each row's presence is the work
+    # of an event, not where the agent was already.
+    start = {agent: "Gone Home" if presence == "OnQueue" else "Available"
+             for agent, (_, (presence, _)) in zip(AGENTS, SEED_TABLE, strict=True)}
+    with presence_sync(setup, key_dir, start=start) as run:
         platform = setup.genesys.platform
         source = platform.sources[next(iter(platform.sources))]
         assert source["name"] == "cic-sts"  # a registered source, made primary

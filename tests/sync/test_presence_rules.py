@@ -156,3 +156,47 @@ def test_a_changed_status_message_judges_everyone_again() -> None:
                           False)  # now allows ACD calls
     [change] = track.begin(10)
     assert change.target == Target("OnQueue")
+
+
+def test_the_whole_picture_is_taken_whatever_its_times() -> None:
+    """After a switchover the backup's whole picture may carry times behind the primary's
+    (their clocks differ): it is CIC's status now, and replaces what was known."""
+    track, _ = tracker()
+    track.statuses([UserStatus("ed", "At Lunch", at(100))])  # from the primary
+    track.done(track.begin(10))
+    track.statuses([UserStatus("ed", "Available", at(40))], full=True)  # the backup, behind
+    [change] = track.begin(10)
+    assert change.target == Target("OnQueue")
+    track.done([change])
+    track.statuses([UserStatus("ed", "Gone Home", at(30))])  # a late delta: older than that
+    assert track.pending() == 0 and track.counts.stale == 1
+    track.statuses([UserStatus("ed", "Gone Home", at(50))])  # newer, on the backup's clock
+    assert track.pending() == 1
+
+
+def test_a_logon_or_logoff_is_a_change_of_its_own() -> None:
+    track, _ = tracker()
+    track.statuses([UserStatus("fay", "Available", at(1), logged_in=True)])
+    track.done(track.begin(10))
+    track.statuses([UserStatus("fay", "Available", at(1), logged_in=False)])  # same second
+    [change] = track.begin(10)
+    assert change.target == Target("Offline")
+
+
+@pytest.mark.parametrize(("configured", "logged_in", "expected"), [
+    (("Available", "Available", "AVAILABLE", True, False, False), False, ("Offline", False)),
+    (("Follow Up", "Follow Up", "AVAILABLE", False, True, False), False, ("Offline", False)),
+    (("At Desk", "At my desk", "", False, False, False), False, ("Offline", False)),
+    (("On Vacation", "On Vacation", "", False, False, False), False, ("Away", True)),
+    (("At Lunch", "At Lunch", "", False, False, False), False, ("Meal", False)),
+    (("Gone Home", "Gone Home.", "UNAVAILABLE", False, False, True), False, ("Away", False)),
+    (("Available", "Available", "AVAILABLE", True, False, False), None, ("OnQueue", False)),
+    (("At Desk", "At my desk", "", False, False, False), None, ("Available", False)),
+])
+def test_logged_off_agents_are_offline_unless_their_status_says_where_they_are(
+        configured: tuple[str, str, str, bool, bool, bool], logged_in: bool | None,
+        expected: tuple[str, bool]) -> None:
+    """The seed's table is silent on logged-off agents: cic-sts's choice (default_rules.toml).
+    An agent whose logon CIC does not report (None) gets the table as it is."""
+    status = UserStatus("agent", configured[0], logged_in=logged_in)
+    assert Rules.load().target(status, message(*configured)) == Target(*expected)

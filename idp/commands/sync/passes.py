@@ -7,8 +7,9 @@ error; a plan that would be held says so, but is no failure):
 - 1: some users ended in Error, the source had unreadable entries, the pass stopped early, or it
   could not run at all;
 - 2: the configuration is wrong;
-- 3: held: the pass would have deactivated more users than sync.max_deactivations allows;
-  nobody was deactivated, everything else was done.
+- 3: held: the pass would have deactivated more users than sync.max_deactivations allows
+  (nobody was deactivated), or removed more of an object family than its limit (none of that
+  family was removed); everything else was done.
 
 With ``--json`` the command prints one JSON document whatever happens, a failed pass included
 (`idp.sync.report`).
@@ -36,11 +37,12 @@ from idp.commands.sync.output import (
     print_attention,
     print_plan,
 )
-from idp.errors import GenesysError, StsError, SyncError
+from idp.errors import GenesysError, SyncError
 from idp.sync.apply import Outcome
 from idp.sync.engine import SyncService
+from idp.sync.objects.engine import ALLOWANCES
 from idp.sync.plan import Plan
-from idp.sync.presence.service import PresenceSync
+from idp.sync.presence.runner import PresenceRunner
 from idp.sync.report import EXIT_CODES, PassReport
 
 log = logging.getLogger("idp.sync")
@@ -81,12 +83,18 @@ def plan_(cli: CliContext, /, full: bool, force: bool, only: str | None,
                    "was changed there.")
 @USER_OPTION
 @click.option("--allow-deactivations", type=click.IntRange(0), default=None, metavar="N",
-              help="Allow this pass up to N deactivations (or deletions), above "
+              help="Allow this pass up to N user deactivations (or deletions), above "
                    "sync.max_deactivations, after checking that they are meant.")
+@click.option("--allow-deletions", "allow_deletions", multiple=True, metavar="FAMILY=N",
+              callback=lambda ctx, param, value: parse_allowances(value),
+              help="Allow this pass up to N removals of one object family, above its limit "
+                   f"(sync.platform_objects): {', '.join(ALLOWANCES.values())}. Repeatable; "
+                   "allows nothing else.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_cli
 def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
-           allow_deactivations: int | None, as_json: bool) -> None:
+           allow_deactivations: int | None, allow_deletions: dict[str, int],
+           as_json: bool) -> None:
     """Carry out one pass: create, update and deactivate Genesys Cloud users.
 
     Exit code 0 when every user is done; 1 when some ended in Error, the source had unreadable
@@ -99,7 +107,8 @@ def apply_(cli: CliContext, /, force: bool, full: bool, only: str | None,
             with stop_on_signals() as stop:
                 report = one_pass(service, quiet=as_json, show_plan=only is not None,
                                   force=force, full=full, only=only, stop=stop,
-                                  allow_deactivations=allow_deactivations)
+                                  allow_deactivations=allow_deactivations,
+                                  allow_deletions=allow_deletions or None)
         finally:
             service.close()
     if as_json:
@@ -131,11 +140,13 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
     service = SyncService(config)
     with stop_on_signals() as stop:
         presence_stop = threading.Event()
-        presence = service.presence() if config.sync.presence else None
-        thread = start_presence(service, presence, presence_stop) if presence else None
+        # Built here, so that a configuration it cannot take stops `sync run` at once.
+        presence = PresenceRunner(service.presence(), service.presence, presence_stop,
+                                  service.state.add_event) if config.sync.presence else None
+        thread = presence.start() if presence else None
         try:
             _run_passes(service, stop, pause, passes, config.sync.full_interval,
-                        after_pass=presence.listener.refresh_now if presence else None)
+                        after_pass=presence.refresh_now if presence else None)
         finally:
             presence_stop.set()
             if thread is not None:
@@ -143,20 +154,18 @@ def run(cli: CliContext, /, interval: int | None, passes: int) -> None:
             service.close()
 
 
-def start_presence(service: SyncService, presence: PresenceSync,
-                   stop: threading.Event) -> threading.Thread:
-    """The presence sync in a thread of its own, on the passes' Genesys requests (one rate
-    limit); what stops it is logged, the passes go on."""
-    def body() -> None:
-        try:
-            presence.run(stop)
-        except StsError as exc:
-            log.error("presence sync stopped: %s", exc)
-            service.state.add_event("presence_stopped", f"presence sync stopped: {exc}")
-
-    thread = threading.Thread(target=body, name="presence", daemon=True)
-    thread.start()
-    return thread
+def parse_allowances(values: tuple[str, ...]) -> dict[str, int]:
+    """`--allow-deletions` values (``queues=25``) as allowance name -> N."""
+    found = {}
+    for value in values:
+        name, equals, count = value.partition("=")
+        name = name.strip().replace("-", "_")
+        if not equals or name not in ALLOWANCES.values() or not count.strip().isdigit():
+            raise click.BadParameter(
+                f"{value!r}: expected FAMILY=N, FAMILY one of "
+                f"{', '.join(ALLOWANCES.values())}", param_hint="--allow-deletions")
+        found[name] = int(count)
+    return found
 
 
 def _run_passes(service: SyncService, stop: threading.Event, pause: int, passes: int,

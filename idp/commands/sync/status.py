@@ -123,6 +123,9 @@ def _health(state: SyncState, as_json: bool, *, presence_on: bool = False) -> in
     presence = _presence(health) if presence_on else {}
     if presence.get("problem"):
         verdict.worse(1, f"presence sync: {presence['problem']}")
+    flags = presence.get("out_of_office") or {}
+    if flags.get("error"):
+        verdict.worse(1, f"out-of-office flags: {flags['error']}")
     if api == "failure":
         verdict.worse(2, f"Genesys Cloud API health: {api_value}")
     for status_, label in ((ERROR, "Error"), (CONFLICT, "Conflict")):
@@ -164,6 +167,9 @@ def _health(state: SyncState, as_json: bool, *, presence_on: bool = False) -> in
                      objects["time"]))
     if presence:
         rows.append(("Presence", presence["line"], presence["time"]))
+        if flags.get("error") or flags.get("waiting"):
+            rows.append(("Out of office", f"Failure: {flags['error']}" if flags.get("error")
+                         else f"{flags['waiting']} flags waiting", presence["time"]))
     rows += [("Last pass", *health.get("last_pass", ("never", ""))),
              ("Last success", *health.get("last_success", ("never", "")))]
     state_width = min(60, max(len(r[1]) for r in rows))

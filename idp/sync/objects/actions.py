@@ -93,7 +93,7 @@ class Recorder:
 
     def _fatal(self, exc: GenesysError) -> None:
         if isinstance(exc, GenesysAuthError) or (isinstance(exc, PlatformError)
-                                                  and exc.status == 403):
+                                                  and exc.genesys_status == 403):
             raise Fatal(exc) from None
         if isinstance(exc, GenesysUnavailable) and self.api is not None \
                 and self.api.connection_lost:

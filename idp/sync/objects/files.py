@@ -13,13 +13,17 @@ match when present):
 - ``user_skills.csv``: ``user_id``, ``skills`` (``Skill=proficiency`` pairs), for the skills
   assigned to users directly.
 
-Lists in a cell are separated by semicolons. A file that is missing holds no objects of its
-kind (and so removes none: an empty source removes nothing); a bad row is a problem of the
-snapshot, which then removes nothing at all.
+Lists in a cell are separated by semicolons. A file that is missing is a list not read, which
+is not the same as an empty one: nothing is derived from it, so nothing it would have decided
+is removed from Genesys Cloud (no workgroups.csv: no queue deleted, no member taken off a queue,
+no inherited skill taken away; no user_skills.csv: no skill or language taken from any user;
+no skills.csv or wrapup_codes.csv: none of those deleted). A file with its header only is an
+empty list. A bad row is a problem of the snapshot, which then removes nothing at all.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from idp.csvtable import read_table
@@ -35,15 +39,28 @@ FILES = {
 
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
+#: What is not removed while a file is missing, for the pass's notes.
+_UNREAD = {
+    "workgroups.csv": "no queue is deleted, no member taken off a queue and no inherited skill "
+                      "taken away",
+    "skills.csv": "no skill or language is deleted or taken away",
+    "wrapup_codes.csv": "no wrap-up code is deleted or taken off a queue",
+    "user_skills.csv": "no skill or language is taken away from any user",
+}
+
 
 def read_folder(folder: Path) -> ObjectSnapshot:
     """Every object of the files in `folder`; `DirectoryError` for a file that cannot be read
     as a whole."""
     snapshot = ObjectSnapshot()
+    read = set()
     for name, (required, columns) in FILES.items():
         path = folder / name
         if not path.exists():
+            snapshot.notes.append(f"{path} is missing (a file with its header only is an empty "
+                                  f"list): {_UNREAD[name]} in this pass")
             continue
+        read.add(name.removesuffix(".csv"))
         table = read_table(path, columns, required=required)
         problems = [f"{name}: {error}" for error in table.errors]
         for line, values in table.rows:
@@ -52,7 +69,7 @@ def read_folder(folder: Path) -> ObjectSnapshot:
             if problem:
                 problems.append(f"{name}: line {line}: {problem}")
         snapshot.problems.extend(problems)
-    return snapshot
+    return replace(snapshot, read=frozenset(read))
 
 
 def _row(name: str, values: dict[str, str], snapshot: ObjectSnapshot) -> str:

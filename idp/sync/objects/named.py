@@ -7,15 +7,23 @@ own. An object that already exists with the name a CIC object needs (made by an 
 or by another installation) is used, but not owned: it is never renamed or deleted.
 
 - a new CIC object: looked up by name (a listing of the kind, once per pass, deleted skills and
-  languages left out), else created (the row says "creating" before the POST leaves: a sync
-  killed meanwhile finds it by name on the next pass and owns it);
+  languages left out), else created (the row says "creating" before the POST leaves). An object
+  found by name is taken as the sync's own only if the sync may have made it: a wrap-up code
+  carrying its marker, a skill or language whose create was marked but whose outcome is not
+  known (killed meanwhile, the answer lost). A create Genesys Cloud refused made nothing: the
+  name found later is someone else's;
 - a CIC object whose name changed: a wrap-up code the sync owns is renamed (``PUT``); skills
-  and languages have no rename, so the new name is a new skill and the old one is retired
-  (deleted later, once its users have lost it, if the sync owns it);
-- a skill whose "Treat as Language" changed: a language of its name (found or created), the
-  skill retired the same way (the rows of one CIC skill are kept per kind).
+  and languages have no rename, so the new name is a new skill, and the old one is retired only
+  when the new one is linked (the two rows change in one transaction). Until then the old one
+  stands in for it (`links`): users keep it, nothing is deleted;
+- a skill whose "Treat as Language" changed: a language of its name (found or created); the
+  skill stands in for it until then, and is deleted afterwards like a retired one (the rows of
+  one CIC skill are kept per kind);
 - ``--full`` also checks that every linked object still exists, and makes again what was
   deleted in Genesys Cloud.
+
+A plan retires nothing, but records what it would (`retiring`), so that `sync plan` shows the
+deletions a rename leads to, and their hold.
 """
 
 from __future__ import annotations
@@ -31,6 +39,12 @@ from idp.sync.objects.store import CREATING, ERROR, RETIRED, SYNCED, ObjectRow, 
 
 #: Tries of a create whose answer was lost (each after looking the object up).
 ATTEMPTS = 3
+
+#: The kinds one CIC object may take in turn (a skill flips between skill and language).
+SIBLINGS = {SKILL: (SKILL, LANGUAGE), LANGUAGE: (SKILL, LANGUAGE), WRAPUP: (WRAPUP,)}
+
+#: (kind, CIC key) -> (kind, Genesys Cloud id) of what users and queues get for it.
+Links = dict[tuple[str, str], tuple[str, str]]
 
 
 def marker(authority: str, cic_id: str) -> str:
@@ -52,9 +66,11 @@ class NamedSync:
         self._authority = authority
         self._full = full
         self._listings: dict[str, list[dict[str, Any]]] = {}
+        self.retiring: list[ObjectRow] = []  # in a plan: the rows a pass would retire
 
     def run(self, want: Desired) -> dict[tuple[str, str], str]:
-        """Every wanted skill, language and wrap-up code linked; (kind, key) -> Genesys id."""
+        """Every wanted skill, language and wrap-up code linked; (kind, key) -> Genesys id
+        (in a plan, a placeholder for what it would create)."""
         ids: dict[tuple[str, str], str] = {}
         for kind in (SKILL, LANGUAGE, WRAPUP):
             rows = {r.key: r for r in self._store.rows(kind) if r.status != RETIRED}
@@ -66,42 +82,65 @@ class NamedSync:
                     ids[(kind, item_key)] = found
         return ids
 
+    def links(self, want: Desired, ids: dict[tuple[str, str], str]) -> Links:
+        """`ids`, and for a wanted object not linked, the object that stands in for it: the
+        one it replaces (renamed, or its "Treat as Language" changed), if the sync has it."""
+        found: Links = {k: (k[0], v) for k, v in ids.items()}
+        rows = [r for kind in (SKILL, LANGUAGE, WRAPUP) for r in self._store.rows(kind)]
+        for wanted in want.named:
+            if wanted in found:
+                continue
+            kind, cic_key = wanted
+            older = [r for r in [*rows, *self.retiring] if r.genesys_id and r.cic_key == cic_key
+                     and r.kind in SIBLINGS[kind] and (r.kind, r.key) != wanted
+                     and r.status != CREATING]
+            if older:
+                best = max(older, key=lambda r: r.updated)
+                found[wanted] = (best.kind, str(best.genesys_id))
+        return found
+
     def _one(self, item: Named, row: ObjectRow | None) -> str | None:
+        replacing: ObjectRow | None = None
         if row is not None and row.genesys_id and row.status != CREATING:
             if self._full and self._entity(item.kind, row.genesys_id) is None:
                 self._rec.note(item.kind, "forget", row.name,
                                f"Genesys Cloud {KIND_LABELS[item.kind]} {row.genesys_id} no "
                                "longer exists: making it again")
-                row = None
             elif row.name == item.name:
-                if row.status != SYNCED:
+                if row.status != SYNCED and not self._rec.dry:
                     self._save(item, row.genesys_id, row.owned, SYNCED)
                 return row.genesys_id
             elif item.kind == WRAPUP and row.owned and self._named(WRAPUP, item.name) is None:
                 return self._rename(item, row)
             else:
-                self._retire(row, f"now {item.name!r} in CIC")
-                row = None
+                replacing = row  # retired once its replacement is linked
+            row = None
         existing = self._named(item.kind, item.name)
         if existing is not None:
-            # A create of ours that left no id (killed, or its answer lost) made it.
-            ours = (row is not None and row.owned and not row.genesys_id) or (
-                item.kind == WRAPUP
-                and existing.get("description") == marker(self._authority, item.cic_id))
+            ours = self._ours(item, row, existing)
             self._rec.note(item.kind, "link", item.name,
                            "created by cic-sts" if ours else "exists in Genesys Cloud: used, "
                            "never renamed or deleted by the sync")
-            if not self._rec.dry:
-                self._save(item, str(existing["id"]), ours, SYNCED)
+            self._link(item, str(existing["id"]), ours, replacing)
             return str(existing["id"])
-        return self._create(item)
+        return self._create(item, replacing)
 
-    def _create(self, item: Named) -> str | None:
+    def _ours(self, item: Named, row: ObjectRow | None, existing: dict[str, Any]) -> bool:
+        """Whether an object found by name may be one the sync made."""
+        if item.kind == WRAPUP:
+            return existing.get("description") == marker(self._authority, item.cic_id)
+        # A create marked and never answered (killed, or its answer lost): maybe ours. One
+        # Genesys Cloud refused left owned = False.
+        return row is not None and row.owned and not row.genesys_id \
+            and row.status in (CREATING, ERROR)
+
+    def _create(self, item: Named, replacing: ObjectRow | None) -> str | None:
         label = KIND_LABELS[item.kind]
         if self._rec.dry:
             self._rec.note(item.kind, "create", item.name, result=PLANNED)
+            self._link(item, None, True, replacing)
             return placeholder(item.kind, item.name)
-        self._save(item, None, True, CREATING)
+        self._link(item, None, True, replacing, status=CREATING)
         problem = ""
         for _ in range(ATTEMPTS):
             try:
@@ -113,14 +152,15 @@ class NamedSync:
                     continue  # it did not happen: safe to send again
                 entity = found
             except GenesysError as exc:
-                if isinstance(exc, PlatformError) and exc.status in (400, 409):
+                if isinstance(exc, PlatformError) and exc.genesys_status in (400, 409):
                     found = self._named(item.kind, item.name, fresh=True)
                     if found is not None:  # made meanwhile by someone else: use it
                         self._rec.note(item.kind, "link", item.name, "exists in Genesys Cloud")
                         self._save(item, str(found["id"]), False, SYNCED)
                         return str(found["id"])
+                # Refused: nothing was made, so nothing of this name is the sync's.
+                self._save(item, None, False, ERROR, str(exc))
                 self._rec.failure(item.kind, "create", item.name, exc)
-                self._save(item, None, True, ERROR, str(exc))
                 return None
             if not isinstance(entity.get("id"), str):
                 problem = f"Genesys Cloud created the {label} but did not answer with its id"
@@ -131,7 +171,7 @@ class NamedSync:
             return str(entity["id"])
         message = problem or f"creating {label} {item.name}: no answer in {ATTEMPTS} tries"
         self._rec.note(item.kind, "create", item.name, message, result="error")
-        self._save(item, None, True, ERROR, message)
+        self._save(item, None, True, ERROR, message)  # it may exist: found by name next time
         return None
 
     def _post(self, item: Named) -> dict[str, Any]:
@@ -150,16 +190,26 @@ class NamedSync:
                                       marker(self._authority, item.cic_id)))
         if done:
             self._save(item, genesys_id, True, SYNCED)
-        return genesys_id
+        return genesys_id  # renamed or not (tried again next pass), it is the code
 
-    def _retire(self, row: ObjectRow, why: str) -> None:
-        """The row's object is no longer the CIC object's: deleted later if it is ours."""
-        if self._rec.dry:
+    def _link(self, item: Named, genesys_id: str | None, owned: bool,
+              replacing: ObjectRow | None, status: str = SYNCED) -> None:
+        """Save the item's row (linked, or its create marked), and retire `replacing` with it
+        in one transaction; a plan records the retirement only."""
+        row = ObjectRow(item.kind, item.key, item.cic_id, item.name, status, "", genesys_id,
+                        owned)
+        if replacing is None or not replacing.genesys_id:
+            if not self._rec.dry:
+                self._store.save(row)
             return
-        self._store.forget(row.kind, row.key)
-        if row.owned and row.genesys_id:
-            self._store.save(ObjectRow(row.kind, f"{row.key}#{row.genesys_id}", row.cic_id,
-                                       row.name, RETIRED, why, row.genesys_id, True))
+        why = f"now {item.name!r} in CIC" if replacing.kind == item.kind else \
+            f"now a {KIND_LABELS[item.kind]} in CIC"
+        if self._rec.dry:
+            self.retiring.append(ObjectRow(
+                replacing.kind, f"{replacing.key}#{replacing.genesys_id}", replacing.cic_id,
+                replacing.name, RETIRED, why, replacing.genesys_id, replacing.owned))
+            return
+        self._store.retire(replacing, why, row)
 
     # -- what Genesys Cloud has ------------------------------------------------------------------
 

@@ -4,9 +4,12 @@
 created it (``owned``: only those are renamed or deleted; an object found with the name it
 needs is used and never removed), its status (synced, error, creating, retired) and, for a
 queue, the members and wrap-up codes last set. A create is marked (``creating``) before its
-request leaves, so a sync killed meanwhile looks the object up before creating it again. A
-skill renamed in CIC gets a new Genesys Cloud skill (skills have no rename); the old one stays
-as a ``retired`` row until its users have lost it and it is deleted.
+request leaves, so a sync killed meanwhile looks the object up before creating it again; a
+create Genesys Cloud refused leaves an ``error`` row that is not ``owned`` (nothing of that name
+is the sync's), one whose outcome stayed unknown an ``owned`` one. A skill renamed in CIC gets a
+new Genesys Cloud skill (skills have no rename); the old one becomes a ``retired`` row (in the
+same transaction that marks the new one's create), used in its place until the new one exists,
+and deleted once it does and its users have lost it.
 
 ``user_routing``: per Genesys Cloud user, the skills and languages the sync last assigned
 (Genesys Cloud ids -> stars). Only those are ever removed from the user.
@@ -18,6 +21,7 @@ older versions of cic-sts ignore them.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +65,12 @@ class ObjectRow:
     owned: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
     last_synced: str | None = None
+    updated: str = ""
+
+    @property
+    def cic_key(self) -> str:
+        """The key of the CIC object (a retired row's key also names its Genesys object)."""
+        return self.key.rsplit("#", 1)[0] if self.status == RETIRED else self.key
 
     def listed(self, name: str) -> set[str]:
         return set(self.detail.get(name, []))
@@ -82,26 +92,26 @@ class ObjectStore:
                                      (kind,)).fetchall()
         return [ObjectRow(r["kind"], r["key"], r["cic_id"], r["name"], r["status"],
                           r["message"], r["genesys_id"], bool(r["owned"]),
-                          json.loads(r["detail"]), r["last_synced"]) for r in found]
+                          json.loads(r["detail"]), r["last_synced"], r["updated"])
+                for r in found]
 
     def row(self, kind: str, key: str) -> ObjectRow | None:
         return next((r for r in self.rows(kind) if r.key == key), None)
 
     def save(self, row: ObjectRow) -> None:
-        stamp = utc_now()
-        synced = stamp if row.status == SYNCED else row.last_synced
         with self.state.writing() as conn:
-            conn.execute(
-                "INSERT INTO objects (kind, key, cic_id, name, status, message, genesys_id, "
-                "owned, detail, last_synced, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (kind, key) DO UPDATE SET cic_id = excluded.cic_id, "
-                "name = excluded.name, status = excluded.status, message = excluded.message, "
-                "genesys_id = excluded.genesys_id, owned = excluded.owned, "
-                "detail = excluded.detail, last_synced = excluded.last_synced, "
-                "updated = excluded.updated",
-                (row.kind, row.key, row.cic_id, row.name, row.status, row.message,
-                 row.genesys_id, int(row.owned), json.dumps(row.detail, sort_keys=True), synced,
-                 stamp))
+            _upsert(conn, row)
+
+    def retire(self, row: ObjectRow, why: str, then: ObjectRow) -> None:
+        """In one transaction: `row` becomes a retired row (kept with its Genesys Cloud id,
+        until what replaces it exists), and `then` (the replacement's row, of the same CIC
+        object) is saved. A sync killed at any point leaves either both or neither."""
+        with self.state.writing() as conn:
+            conn.execute("DELETE FROM objects WHERE kind = ? AND key = ?", (row.kind, row.key))
+            if row.genesys_id:
+                _upsert(conn, ObjectRow(row.kind, f"{row.key}#{row.genesys_id}", row.cic_id,
+                                        row.name, RETIRED, why, row.genesys_id, row.owned))
+            _upsert(conn, then)
 
     def forget(self, kind: str, key: str) -> None:
         with self.state.writing() as conn:
@@ -128,3 +138,19 @@ class ObjectStore:
                 "languages = excluded.languages, updated = excluded.updated",
                 (genesys_id, json.dumps(skills, sort_keys=True),
                  json.dumps(languages, sort_keys=True), utc_now()))
+
+
+def _upsert(conn: sqlite3.Connection, row: ObjectRow) -> None:
+    stamp = utc_now()
+    synced = stamp if row.status == SYNCED else row.last_synced
+    conn.execute(
+        "INSERT INTO objects (kind, key, cic_id, name, status, message, genesys_id, "
+        "owned, detail, last_synced, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (kind, key) DO UPDATE SET cic_id = excluded.cic_id, "
+        "name = excluded.name, status = excluded.status, message = excluded.message, "
+        "genesys_id = excluded.genesys_id, owned = excluded.owned, "
+        "detail = excluded.detail, last_synced = excluded.last_synced, "
+        "updated = excluded.updated",
+        (row.kind, row.key, row.cic_id, row.name, row.status, row.message,
+         row.genesys_id, int(row.owned), json.dumps(row.detail, sort_keys=True), synced,
+         stamp))

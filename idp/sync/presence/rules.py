@@ -59,8 +59,9 @@ class Clause:
                              (self.dnd, message.dnd)):
             if wanted is not None and wanted != have:
                 return False
-        return self.logged_in is None or status.logged_in is None \
-            or self.logged_in == status.logged_in
+        # An agent whose logon CIC did not say (loggedIn not delivered) matches no logged_in
+        # condition: the seed's table applies to it as it is.
+        return self.logged_in is None or self.logged_in == status.logged_in
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ class Rules:
             if any(clause.matches(judged, status) for clause in rule.when):
                 return rule.target
         return Target("Available")
+
+    def without_out_of_office(self) -> Rules:
+        """The same rules, none of them asking for the out-of-office flag."""
+        return Rules([Rule(Target(rule.target.presence), rule.when) for rule in self.rules])
 
     def presences(self) -> set[str]:
         """Every presence the rules may ask for (to check them against Genesys Cloud)."""

@@ -1,9 +1,14 @@
 """The newest CIC status of every agent, the presence last written for it, and what waits.
 
 - A status older than the newest one seen for its user (``statusChanged``), or the same one
-  again, changes nothing: events that arrive late, twice, or again in the whole picture CIC
-  sends after a (re)subscription never take a presence back. ICWS gives ``statusChanged`` to
-  the second; two changes within one second are taken in the order they arrive.
+  again, changes nothing: events that arrive late or twice never take a presence back. ICWS
+  gives ``statusChanged`` to the second; two changes within one second are taken in the order
+  they arrive.
+- The whole picture CIC sends after a (re)subscription (``isDelta: false``) replaces what was
+  known, as ICWS says of it, whatever its times: it is CIC's status now, read from the server
+  the session is on, whose clock may be behind the other server's of the pair (a switchover
+  would otherwise drop every status changed on the backup until its clock caught up). Only a
+  status equal to the one known changes nothing.
 - A user whose newest status maps to another presence than the one written (or being written)
   waits to be written; changes of one user while it waits are coalesced into its newest, and
   a status that maps back to what is written cancels the wait.
@@ -60,19 +65,22 @@ class Tracker:
 
     # -- what CIC says -------------------------------------------------------------------------
 
-    def statuses(self, statuses: tuple[UserStatus, ...] | list[UserStatus]) -> int:
-        """Take users' statuses (a delta, or the whole picture); how many were new."""
+    def statuses(self, statuses: tuple[UserStatus, ...] | list[UserStatus],
+                 full: bool = False) -> int:
+        """Take users' statuses (a delta, or with `full` the whole picture); how many were
+        new."""
         taken = 0
         with self._ready:
             for status in statuses:
                 user = user_key(status.user_id)
                 old = self._latest.get(user)
-                if old is not None and old.changed is not None and status.changed is not None:
-                    if status.changed < old.changed:
-                        self.counts.stale += 1
-                        continue
+                if not full and old is not None and old.changed is not None \
+                        and status.changed is not None and status.changed < old.changed:
+                    self.counts.stale += 1
+                    continue
                 if old is not None and old.changed == status.changed \
-                        and status_key(old.status_id) == status_key(status.status_id):
+                        and status_key(old.status_id) == status_key(status.status_id) \
+                        and old.logged_in == status.logged_in:  # a logon changes it too
                     self.counts.repeated += 1
                     continue
                 self._latest[user] = status

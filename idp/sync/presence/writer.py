@@ -16,8 +16,9 @@ is written; one that does not exist is a configuration error.
 
 A batch refused as a whole (400: say one user no longer exists) is split in halves until the
 users that cannot be written are found; each of those is dropped with a log line and counted,
-the others are written. The out-of-office flag follows the rule's ``out_of_office`` (one ``PUT
-/users/{id}/outofoffice`` when it changes; only a flag the sync set is ever cleared).
+the others are written. The out-of-office flag is not written here but after the presence, on
+its own (`idp.sync.presence.outofoffice`): a flag Genesys Cloud refuses never holds a presence
+back.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 class Write:
     genesys_id: str
     target: Target
-    before: Target | None  # what was written last, if known
 
 
 class PresenceWriter:
@@ -91,16 +91,9 @@ class PresenceWriter:
                     self.requests += 1
                     self.client.patch_purecloud(one.genesys_id, self._id(one.target))
                 except PlatformError as exc:
-                    if exc.status not in (400, 404):
+                    if exc.genesys_status not in (400, 404):
                         raise
                     refused.append(self._drop(one, exc))
-        for one in writes:
-            if one in refused:
-                continue
-            if one.target.out_of_office or (one.before is not None and one.before.out_of_office):
-                if one.before is None or one.before.out_of_office != one.target.out_of_office:
-                    self.requests += 1
-                    self.client.set_out_of_office(one.genesys_id, one.target.out_of_office)
         return refused
 
     def _bulk(self, writes: list[Write], refused: list[Write]) -> None:
@@ -109,7 +102,7 @@ class PresenceWriter:
             self.requests += 1
             self.client.put_presences(body)
         except PlatformError as exc:
-            if exc.status != 400:
+            if exc.genesys_status != 400:
                 raise
             if len(writes) == 1:
                 refused.append(self._drop(writes[0], exc))
