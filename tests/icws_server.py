@@ -421,6 +421,8 @@ class DripServer:
                        b"Content-Length: %d\r\n\r\n" % len(body)) + body
         self.requests = 0  # requests read
         self.finished = 0  # answers that were sent to the end
+        #: How long one answer takes to send: a client that waits longer was not cut off.
+        self.seconds_to_answer = len(self.answer) * interval
         self._stopping = threading.Event()
         self._listener: socket.socket | None = None
 

@@ -108,7 +108,7 @@ class IcwsBackend(AuthBackend):
         cached = self.cache.get(user_id)
         if cached is not None or self.service is None:
             return cached
-        with deadline(self.client.logon_timeout):
+        with deadline(self.client.logon_timeout, self.client.clock):
             user = self.service.run(lambda session: session.get_user(user_id))
         if user is not None:
             self.cache.put(user, user_id)
@@ -123,7 +123,7 @@ class IcwsBackend(AuthBackend):
         if self._ready is not None and now - self._ready[0] < READY_TTL:
             return self._ready[1]
         try:
-            with deadline(self.client.logon_timeout):
+            with deadline(self.client.logon_timeout, self.client.clock):
                 ok = self.service.run(_check_or_lose)
         except BackendUnavailable:
             ok = False

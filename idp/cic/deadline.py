@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -24,16 +24,24 @@ from typing import Any
 import httpcore
 import httpx
 
-_DEADLINE: ContextVar[float | None] = ContextVar("icws_deadline", default=None)
+Clock = Callable[[], float]
+
+#: The deadline of the enclosing block: when it ends, and the clock it is read on.
+_DEADLINE: ContextVar[tuple[float, Clock] | None] = ContextVar("icws_deadline", default=None)
 
 
 @contextmanager
-def deadline(seconds: float) -> Iterator[None]:
+def deadline(seconds: float, clock: Clock = time.monotonic) -> Iterator[None]:
     """Every ICWS request this thread makes within the block is over `seconds` from now, or at
-    the deadline of an enclosing block if that is earlier."""
-    end = time.monotonic() + seconds
+    the deadline of an enclosing block if that is earlier. `clock` is read only by the
+    outermost block (tests give a fake one); nested blocks keep its clock."""
     outer = _DEADLINE.get()
-    token = _DEADLINE.set(end if outer is None else min(end, outer))
+    if outer is None:
+        value = (clock() + seconds, clock)
+    else:
+        end, outer_clock = outer
+        value = (min(outer_clock() + seconds, end), outer_clock)
+    token = _DEADLINE.set(value)
     try:
         yield
     finally:
@@ -42,8 +50,11 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def time_left() -> float | None:
     """Seconds to the deadline of the enclosing `deadline` block (negative: passed), or None."""
-    end = _DEADLINE.get()
-    return None if end is None else end - time.monotonic()
+    current = _DEADLINE.get()
+    if current is None:
+        return None
+    end, clock = current
+    return end - clock()
 
 
 def _capped(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:

@@ -50,7 +50,7 @@ from urllib.parse import quote
 
 import httpx
 
-from idp.cic.deadline import DeadlineTransport, deadline, time_left
+from idp.cic.deadline import Clock, DeadlineTransport, deadline, time_left
 from idp.cic.errors import (
     IcwsError,
     IcwsUnavailable,
@@ -102,8 +102,11 @@ class IcwsClient:
         auth_token_field: str = AUTH_TOKEN_FIELD,
         allow_plain_http: bool = False,
         transport: httpx.BaseTransport | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
-        """`transport` replaces the client's own (tests): it does not enforce deadlines."""
+        """`transport` replaces the client's own (tests): it does not enforce deadlines.
+        `clock` times the client's deadlines (tests: a fake clock moved by the transport)."""
+        self.clock = clock
         if scheme not in DEFAULT_PORTS:
             raise ConfigError(f"icws.scheme: https or http, got {scheme!r}")
         if scheme == "http" and not allow_plain_http:
@@ -178,14 +181,15 @@ class IcwsClient:
 
         `reader` reads the record (for example with a service account's session); by default
         the user's own new session reads it. All of it ends within `logon_timeout` seconds."""
-        with deadline(self.logon_timeout), self.connect_password(user_id, password) as session:
+        with (deadline(self.logon_timeout, self.clock),
+              self.connect_password(user_id, password) as session):
             return _read_own_record(session, session.user_id or user_id, reader)
 
     def logon_with_token(self, token: str,
                          reader: Callable[[str], CicUser | None] | None = None) -> CicUser:
         """Log on with a single-use auth token and return whose it was; the session is closed.
         All of it ends within `logon_timeout` seconds."""
-        with deadline(self.logon_timeout), self.connect_token(token) as session:
+        with deadline(self.logon_timeout, self.clock), self.connect_token(token) as session:
             if not session.user_id:
                 raise IcwsUnavailable(
                     f"CIC ({session.server}) accepted the auth token but did not say whose it is "
@@ -194,8 +198,8 @@ class IcwsClient:
 
     def connect(self, body: dict[str, str]) -> IcwsSession:
         """``POST /icws/connection`` across the pair; see the module documentation."""
-        started = time.monotonic()
-        with deadline(self.failover_timeout):
+        started = self.clock()
+        with deadline(self.failover_timeout, self.clock):
             return self._connect(body, started)
 
     def _connect(self, body: dict[str, str], started: float) -> IcwsSession:
@@ -208,7 +212,7 @@ class IcwsClient:
                 continue
             remaining = time_left()
             if remaining is not None and remaining <= 0:
-                problems.append(f"gave up: out of time after {time.monotonic() - started:.1f} s")
+                problems.append(f"gave up: out of time after {self.clock() - started:.1f} s")
                 break
             tried.append(server)
             wait = min(self.timeout, remaining if remaining is not None else self.timeout)
@@ -285,7 +289,7 @@ class IcwsClient:
         """One request on the shared connection pool (sessions add their own headers). It ends
         within `timeout` seconds, or earlier at the deadline of an enclosing `deadline` block;
         a request with no time left fails at once, as a timeout."""
-        with deadline(self.timeout):
+        with deadline(self.timeout, self.clock):
             left = time_left()
             if left is None or left <= 0:
                 raise httpx.ConnectTimeout("no time left for the request")
