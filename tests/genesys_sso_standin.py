@@ -1,9 +1,9 @@
 """A stand-in for the part of Genesys Cloud that `genesys-settings --apply` talks to, faithful to
-FACTS.md and the Platform API's GenericSAML model: ``POST /oauth/token`` (client credentials,
-Basic auth) and ``GET`` / ``PUT /api/v2/identityproviders/generic`` with a bearer token, the
-permission ``sso:provider:edit`` (403 ``missing.permissions`` without it), 404 while no provider
-exists, a PUT that creates or replaces it, and the limits it enforces (required fields, at most
-five certificates, a logo of at most 25 KB)."""
+docs/facts.md#sso-provider-api (the Platform API's GenericSAML model): ``POST /oauth/token``
+(client credentials, Basic auth) and ``GET`` / ``PUT /api/v2/identityproviders/generic`` with a
+bearer token, the permission ``sso:provider:edit`` (403 ``missing.permissions`` without it), 404
+while no provider exists, a PUT that creates or replaces it, and the limits it enforces
+(required fields, at most five certificates, a logo of at most 25 KB)."""
 
 from __future__ import annotations
 

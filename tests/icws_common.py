@@ -1,5 +1,6 @@
 """What the ICWS test server's endpoints share: error answers, ``select`` projections, ``where``
-filters and ``Range`` headers, as FACTS.md describes them."""
+filters and ``Range`` headers, as docs/facts.md#icws-users and docs/facts.md#icws-paging describe
+them."""
 
 from __future__ import annotations
 

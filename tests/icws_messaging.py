@@ -1,7 +1,8 @@
 """User statuses, status messages and the message queue of the ICWS test server.
 
-As FACTS.md says of ICWS: ``GET /icws/{id}/status/status-messages`` (``statusMessageList``),
-``GET .../status/user-statuses/{userId}``; ``PUT`` / ``DELETE
+As docs/facts.md#icws-statuses-and-status-messages and docs/facts.md#icws-messaging say:
+``GET /icws/{id}/status/status-messages`` (``statusMessageList``), ``GET
+.../status/user-statuses/{userId}``; ``PUT`` / ``DELETE
 .../messaging/subscriptions/status/user-statuses`` (``{userIds, userStatusProperties}``) and
 ``.../status/status-messages``; ``GET .../messaging/messages`` answers what is queued for the
 session at once, an empty array when nothing is (a short poll). A subscription first queues the

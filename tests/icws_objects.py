@@ -1,10 +1,11 @@
 """CIC's Advanced Platform Objects in the ICWS test server: workgroups, skills, wrap-up codes.
 
-As FACTS.md says of ICWS: ``/configuration/workgroups`` (``hasQueue``, ``members``, ``skills``,
-``wrapUpCodes``), ``/configuration/skills``, ``/configuration/wrap-up-codes`` (``label``,
-``category``), all paged with ``Range`` like users; a user's ``skills`` is the inheritable form
-``{actualValue, effectiveValue, inheritedValue}`` of ``{id, proficiency, desireToUse}`` lists,
-where the inherited value comes from the user's workgroups. A workgroup's members are the users
+As docs/facts.md#icws-workgroups-skills-and-wrap-up-codes says: ``/configuration/workgroups``
+(``hasQueue``, ``members``, ``skills``, ``wrapUpCodes``), ``/configuration/skills``,
+``/configuration/wrap-up-codes`` (``label``, ``category``), all paged with ``Range`` like
+users; a user's ``skills`` is the inheritable form ``{actualValue, effectiveValue,
+inheritedValue}`` of ``{id, proficiency, desireToUse}`` lists, where the inherited value comes
+from the user's workgroups. A workgroup's members are the users
 that name it (`IcwsUser.workgroups`), one truth for both directions.
 
 Where CIC keeps "Treat as Language" is not public; this server keeps it in `LANGUAGE_PROPERTY`,

@@ -1,6 +1,7 @@
 """An ICWS test server pair: what cic-sts's ``icws`` backend and the sync's CIC source talk to.
 
-It implements what shared/FACTS.md says of ICWS, and nothing it does not say:
+It implements what docs/facts.md#icws says of ICWS (its sections from logon to paging), and
+nothing it does not say:
 
 - ``POST /icws/connection`` (icAuth, and the unique auth token): 201 with ``csrfToken`` and
   ``sessionId`` in the body and as ``ININ-ICWS-CSRF-Token`` / ``ININ-ICWS-Session-ID`` headers, a

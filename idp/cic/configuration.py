@@ -13,6 +13,8 @@ An id is a ConfigurationId (``{id, displayName, uri}``) or a plain string; a nam
 display name, else the id. Where "Treat as Language" lives on a skill is not public: the
 property is `language_property` (``icws.skill_language_property``), read as a boolean. An item
 that cannot be read is a problem of the snapshot (`problems`), which makes it incomplete.
+
+Facts: docs/facts.md#icws-workgroups-skills-and-wrap-up-codes.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ servers were tried and what each said. Passwords and tokens never appear in a me
 
 Cookies are kept per `IcwsSession`, never in the shared httpx client: its connection pool is shared
 by all threads of a worker, and one user's ICWS cookie must never ride along with another's.
+
+The ICWS facts this relies on: docs/facts.md#icws (logon, errors, switchover, sessions).
 """
 
 from __future__ import annotations

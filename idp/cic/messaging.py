@@ -36,7 +36,8 @@ STATUS_MESSAGES = "/messaging/subscriptions/status/status-messages"
 MESSAGES = "/messaging/messages"
 
 #: The user status properties asked for by default (icws.user_status_properties; userId and
-#: statusId always come). The names are FACTS.md's; that CIC takes them so is unconfirmed.
+#: statusId always come). The names are the ICWS reference's; that CIC takes them so is
+#: unconfirmed (docs/facts.md#icws-messaging).
 USER_STATUS_PROPERTIES = ["statusId", "statusChanged", "loggedIn"]
 
 

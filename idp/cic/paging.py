@@ -15,6 +15,8 @@ and the sync would deactivate them. So the reader trusts only what proves comple
   does an empty page that is still empty when asked again `EMPTY_RETRIES` times: one empty
   answer in the middle is no end;
 - a list that has not ended after `max_items` items is read no further.
+
+What ICWS is known to send, and what is not confirmed: docs/facts.md#icws-paging.
 """
 
 from __future__ import annotations

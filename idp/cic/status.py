@@ -7,6 +7,8 @@
 - a user's status (``urn:inin.com:status:userStatusMessage``, ``userStatusList``): ``userId``,
   ``statusId``, ``statusChanged`` (``20210706T193229Z``, or the extended ISO 8601 form),
   ``loggedIn``. Status ids compare without letter case.
+
+Facts: docs/facts.md#icws-statuses-and-status-messages.
 """
 
 from __future__ import annotations

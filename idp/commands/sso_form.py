@@ -1,7 +1,10 @@
 """Genesys Cloud's Generic SSO provider as our configuration says it must be: the values of its
 form (`sso_form_values`), a model with stable names (`sso_provider`) for JSON, the Platform API
 body of `PUT /api/v2/identityproviders/generic` and Terraform's `genesyscloud_idp_generic`, and
-what is not ready yet (`SsoProvider.problems`)."""
+what is not ready yet (`SsoProvider.problems`).
+
+Facts: docs/facts.md#generic-sso-provider.
+"""
 
 from __future__ import annotations
 

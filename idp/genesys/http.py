@@ -31,6 +31,8 @@ failures in a row, token requests to the login host included), "connection resto
 one gets through again; a client made by a new process after a loss (`assume_lost`) reports the
 restore too. Each wait that a 429 asks for is logged once, with how many users are waiting
 (`pending`). Log lines go to the logger of the API that sent the request.
+
+Facts: docs/facts.md#genesys-cloud-rate-limit and docs/facts.md#genesys-cloud-oauth-tokens.
 """
 
 from __future__ import annotations

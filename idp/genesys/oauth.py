@@ -13,6 +13,8 @@ The token request is retried like an API request: a 429 waits what its Retry-Aft
 `MAX_RETRY_AFTER`; a longer wait fails at once, saying how long), 5xx and network errors back off
 with jitter. Whether the login host was reached is told to a `ConnectionWatch` (the SCIM client),
 so that an unreachable login host is a lost connection too.
+
+Facts: docs/facts.md#genesys-cloud-oauth-tokens.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ follows what the answer says: ``nextUri`` when there is one (it must stay under 
 else the next page number while ``pageCount`` says more follow. An entity seen twice (the list
 moved while it was read) is taken once; a listing that does not end after `MAX_PAGES` pages
 fails.
+
+Facts: docs/facts.md#platform-api-listings and docs/facts.md#platform-api-permissions.
 """
 
 from __future__ import annotations

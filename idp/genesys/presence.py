@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from idp.genesys.platform import PlatformClient
 
-#: Genesys Cloud's system presences (FACTS.md; `OrganizationPresenceDefinition.systemPresence`).
+#: Genesys Cloud's system presences (docs/facts.md#presence-definitions-and-sources).
 SYSTEM_PRESENCES = ("Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal",
                     "Training", "Meeting", "Break")
 

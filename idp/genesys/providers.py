@@ -1,6 +1,9 @@
 """Genesys Cloud's Generic SSO provider through the Platform API:
 ``GET`` / ``PUT /api/v2/identityproviders/generic`` (permission ``sso:provider:edit``, OAuth
-client credentials: the sync's client). A PUT creates the provider when there is none."""
+client credentials: the sync's client). A PUT creates the provider when there is none.
+
+Facts: docs/facts.md#sso-provider-api.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Genesys Cloud's routing objects over the Platform API: queues and their members and wrap-up
 codes, skills, languages, wrap-up codes, and the skills and languages of users.
 
-What the calls are, as the API documents them (FACTS.md):
+What the calls are, as the API documents them (docs/facts.md#genesys-cloud-platform-api):
 
 - queues: ``GET /routing/queues`` (``peerId``, ``hasPeer``, ``name`` filters), ``POST`` with
   ``name``, ``peerId`` ("the ID of an associated external queue") and ``description``; ``PUT``

@@ -12,6 +12,8 @@ and the caller looks the user up before it tries again. Everything else the sync
 idempotent (GET, PATCH with If-Match, DELETE with If-Match). A version or uniqueness conflict
 is the caller's to count (`count_conflict`): the sync answers most of them by re-reading and
 sending again (an e-mail swap), which is a retry, not a failure.
+
+The SCIM facts this relies on: docs/facts.md#genesys-cloud-scim-v2.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class ProxyInputs:
 
     @property
     def issuer(self) -> str:
-        """Genesys Cloud's "Provider's Issuer URI": the seed's choice, https://<public host>."""
+        """Genesys Cloud's "Provider's Issuer URI": the vendor guide's, https://<public host>."""
         host = f"[{self.public_host}]" if ":" in self.public_host else self.public_host
         return f"https://{host}"
 

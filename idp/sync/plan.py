@@ -1,6 +1,6 @@
 """Deciding what a pass does, user by user, without changing anything.
 
-Rules (SPEC section 3 and the issue):
+Rules (docs/sync.md tells them to the administrator):
 
 - A CIC user without a business e-mail is not synced, and says why; if it had been synced, its
   Genesys Cloud user is deactivated (the e-mail was its SSO identity). An e-mail used by two CIC

@@ -5,7 +5,7 @@ subprocess on loopback, serving the Genesys Cloud user schema and extension from
 ``tests/testdata`` (``--schema``, ``--resource-type``), one in-memory tenant per test.
 
 `FakeGenesys` is the thin layer in front, a small HTTP server of its own that adds what
-Genesys Cloud does and scim2-server does not (FACTS.md):
+Genesys Cloud does and scim2-server does not (docs/facts.md#genesys-cloud-scim-v2):
 
 - ``POST /oauth/token`` (client credentials, Basic auth) issuing bearer tokens that expire and
   can be revoked; the SCIM API answers 401 without a valid one;

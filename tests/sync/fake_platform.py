@@ -1,7 +1,8 @@
 """Genesys Cloud's Platform API for the sync's tests: routing objects and presence, in memory.
 
 scim2-server covers SCIM only, so this thin layer plays the rest, behind the same token and the
-same per-token rate limit as the SCIM layer (`FakeGenesys`), as FACTS.md describes it:
+same per-token rate limit as the SCIM layer (`FakeGenesys`), as
+docs/facts.md#genesys-cloud-platform-api describes it:
 
 - listings take ``pageSize`` (default 25, at most `page_cap`, whatever is asked: "do not assume
   a maximum page size") and ``pageNumber``, and answer ``entities``, ``pageSize``,
@@ -21,9 +22,9 @@ same per-token rate limit as the SCIM layer (`FakeGenesys`), as FACTS.md describ
 
 Unconfirmed details are the layer's choices: the status of a duplicate name (409), the bulk
 presence limit (`bulk_limit`), whether a presence write for an unknown user fails the whole
-request (it does here: 400). Where FACTS.md says nothing the layer is lenient, and says so
+request (it does here: 400). Where the facts say nothing the layer is lenient, and says so
 rather than invent a rule: a queue ``PUT`` takes any body (which fields Genesys Cloud refuses
-as read-only is not in FACTS.md), and a member ``POST`` takes user ids it does not know (what
+as read-only is not known), and a member ``POST`` takes user ids it does not know (what
 Genesys Cloud answers then is not either).
 
 `presence_log` records every presence written: (monotonic time, user id, definition id,

@@ -13,7 +13,7 @@ from idp.sync.presence.rules import Rules, Target
 from idp.sync.presence.tracker import Tracker
 from tests.icws_server import FakeClock
 
-# Every row of the seed's table ("Status Message Configuration in Interaction Administrator"),
+# Every row of the guide's table ("Status Message Configuration in Interaction Administrator"),
 # as an administrator configures the status messages: (status id, message text, Status Group,
 # allows ACD calls, is ACW, is Do Not Disturb) -> Genesys Cloud presence (out of office).
 SEED_TABLE = [
@@ -196,7 +196,7 @@ def test_a_logon_or_logoff_is_a_change_of_its_own() -> None:
 def test_logged_off_agents_are_offline_unless_their_status_says_where_they_are(
         configured: tuple[str, str, str, bool, bool, bool], logged_in: bool | None,
         expected: tuple[str, bool]) -> None:
-    """The seed's table is silent on logged-off agents: cic-sts's choice (default_rules.toml).
+    """The guide's table is silent on logged-off agents: cic-sts's choice (default_rules.toml).
     An agent whose logon CIC does not report (None) gets the table as it is."""
     status = UserStatus("agent", configured[0], logged_in=logged_in)
     assert Rules.load().target(status, message(*configured)) == Target(*expected)

@@ -1,6 +1,6 @@
 """The out-of-office flag, apart from presences (``sync.presence_out_of_office``).
 
-Genesys Cloud has no "Out of the Office" presence: the seed's row becomes Away plus the user's
+Genesys Cloud has no "Out of the Office" presence: the guide's row becomes Away plus the user's
 out-of-office flag (``PUT /api/v2/users/{id}/outofoffice``), which it shows as "Out of Office".
 The flag is a request of its own, after the user's presence was written, so it never holds a
 presence back: a presence written is done, whatever becomes of its flag.

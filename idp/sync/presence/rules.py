@@ -1,4 +1,4 @@
-"""Which Genesys Cloud presence a CIC status becomes: the seed's table, as data.
+"""Which Genesys Cloud presence a CIC status becomes: the vendor's table, as data.
 
 The built-in table (``default_rules.toml`` beside this module, which explains the form) is the
 one of the Genesys Cloud for PureConnect Administrator's Guide; ``sync.presence_rules`` names a
@@ -60,7 +60,7 @@ class Clause:
             if wanted is not None and wanted != have:
                 return False
         # An agent whose logon CIC did not say (loggedIn not delivered) matches no logged_in
-        # condition: the seed's table applies to it as it is.
+        # condition: the vendor's table applies to it as it is.
         return self.logged_in is None or self.logged_in == status.logged_in
 
 

@@ -3,9 +3,9 @@
 Source. By default (``sync.presence_source = "cic-sts"``) presences are written under a
 presence source registered for cic-sts (found by name in ``/presence/sources``, created if
 missing), with ``primary: true``: CIC is then the primary source of a synced user's presence,
-as the seed says of PureConnect's own bridge ("Synchronized users cannot change their status in
-Genesys Cloud"), what a user sets in a Genesys Cloud client does not fight with CIC, and many
-users are written in one ``PUT /users/presences/bulk``. ``purecloud`` writes under Genesys
+as the vendor's guide says of PureConnect's own bridge ("Synchronized users cannot change their
+status in Genesys Cloud"), what a user sets in a Genesys Cloud client does not fight with CIC,
+and many users are written in one ``PUT /users/presences/bulk``. ``purecloud`` writes under Genesys
 Cloud's own source instead, one ``PATCH`` per user (its bulk endpoint takes registered sources
 only): for organizations that cannot register a source, at the cost of one request per change.
 
