@@ -8,6 +8,7 @@ REGIONS: dict[str, str] = {
     "us-west-2": "usw2.pure.cloud",
     "ca-central-1": "cac1.pure.cloud",
     "sa-east-1": "sae1.pure.cloud",
+    "mx-central-1": "mxc1.pure.cloud",
     "eu-west-1": "mypurecloud.ie",
     "eu-west-2": "euw2.pure.cloud",
     "eu-central-1": "mypurecloud.de",
@@ -17,6 +18,7 @@ REGIONS: dict[str, str] = {
     "ap-northeast-1": "mypurecloud.jp",
     "ap-northeast-2": "apne2.pure.cloud",
     "ap-northeast-3": "apne3.pure.cloud",
+    "ap-southeast-1": "apse1.pure.cloud",
     "ap-southeast-2": "mypurecloud.com.au",
 }
 
