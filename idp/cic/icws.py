@@ -39,9 +39,7 @@ The ICWS facts this relies on: docs/facts.md#icws (logon, errors, switchover, se
 
 from __future__ import annotations
 
-import http.cookiejar
 import logging
-import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,12 +58,12 @@ from idp.cic.errors import (
     ListChanged,
     SessionLost,
     json_body,
-    snippet,
     text_of,
 )
 from idp.cic.hosts import DEFAULT_PORTS, Server, parse_server
 from idp.cic.lists import MAX_PAGE_SIZE, read_list
 from idp.cic.users import USER_SELECT, WORKGROUPS, UnexpectedRecord, user_from_icws
+from idp.cic.wire import cookie_header, describe, refusing_jar, tls_context
 from idp.config import IcwsSettings
 from idp.errors import AUTH_FAILED_MESSAGE, AuthenticationFailed, ConfigError
 from idp.observe.metrics import ICWS_FAILOVERS, ICWS_SECONDS
@@ -134,7 +132,7 @@ class IcwsClient:
             timeout=timeout,
             headers={"Accept-Language": language, "Accept": "application/json",
                      "User-Agent": APPLICATION_NAME},
-            cookies=_refusing_jar(),
+            cookies=refusing_jar(),
             follow_redirects=False,
             trust_env=False,  # CIC is on the local network: no proxy variables, no SSL_CERT_FILE
             transport=transport or DeadlineTransport(
@@ -283,7 +281,7 @@ class IcwsClient:
         if not session_id or not csrf:
             raise IcwsUnavailable(f"CIC ({server}) opened a connection without a sessionId and "
                                   "csrfToken", tried)
-        return IcwsSession(self, server, session_id, csrf, _cookie_header(response),
+        return IcwsSession(self, server, session_id, csrf, cookie_header(response),
                            user_id=text_of(data.get("userID")),
                            display_name=text_of(data.get("userDisplayName")), tried=tuple(tried))
 
@@ -403,43 +401,8 @@ def _read_own_record(session: IcwsSession, user_id: str,
     return user
 
 
-def tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """Verify CIC's certificate and host name against `ca_file`, or the system's CAs."""
-    try:
-        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"icws.ca_file: cannot load CA certificates from {ca_file}: "
-                          f"{getattr(exc, 'strerror', None) or exc}") from None
-
-
-def describe(exc: httpx.TransportError, timeout: float) -> str:
-    """One line for a failed request, without the URL (which the caller names)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {round(timeout, 1):g} s ({type(exc).__name__})"
-    reason = str(exc) or type(exc).__name__
-    if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-        return f"TLS certificate not trusted (check icws.ca_file): {snippet(reason)}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {snippet(reason)}"
-    return f"{type(exc).__name__}: {snippet(reason)}"
-
-
 def _user(item: Any, server: Server) -> CicUser:
     try:
         return user_from_icws(item)
     except UnexpectedRecord as exc:
         raise IcwsUnavailable(f"CIC ({server}) sent an unexpected user record: {exc}") from None
-
-
-def _refusing_jar() -> http.cookiejar.CookieJar:
-    """A cookie jar that keeps nothing (see the module documentation)."""
-    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-
-
-def _cookie_header(response: httpx.Response) -> str:
-    pairs = []
-    for line in response.headers.get_list("set-cookie"):
-        name, equals, value = line.split(";", 1)[0].partition("=")
-        if equals and name.strip():
-            pairs.append(f"{name.strip()}={value.strip()}")
-    return "; ".join(pairs)
