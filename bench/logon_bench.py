@@ -14,7 +14,9 @@ In one run, on this machine, it measures:
    schedule whether or not earlier ones have finished): the HTTP-Redirect AuthnRequest, the logon
    page, the POST of the form, the signed Response. Per rate: logons completed, errors, p50/p99
    from the scheduled start, and the CPU both servers used (from /proc);
-4. the peak sustained rate (completed >= 95 % of offered, no error, p99 under 2 s), then 80 % of
+4. the peak sustained rate (completed >= 95 % of offered, no error, p99 within the 500 ms
+   objective: capacity is the rate at which the service still meets its latency objective,
+   not the rate at which it merely keeps answering), then 80 % of
    it for a longer window: p50/p99, errors, logons per server CPU-second (the target: >= 25),
    its ratio to argon2 verifications per CPU-second, the cost split (hash, rest), and the peak
    memory (VmHWM) of each worker.
@@ -83,6 +85,10 @@ def seed(database: Path, count: int) -> None:
     conn.close()
 
 
+#: The issue's latency objective for logons at 80 % of the peak; a rate is sustained within it.
+P99_OBJECTIVE_MS = 500.0
+
+
 @dataclass
 class Step:
     offered: float
@@ -90,6 +96,7 @@ class Step:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     server_cpu: float = 0.0
+    client_cpu: float = 0.0  # this process: the load generator shares the machine's 2 cores
 
     @property
     def completed(self) -> int:
@@ -102,7 +109,7 @@ class Step:
     @property
     def sustained(self) -> bool:
         return (self.completed >= 0.95 * self.offered * self.seconds and not self.errors
-                and self.percentile(0.99) < 2000)
+                and self.percentile(0.99) <= P99_OBJECTIVE_MS)
 
     def row(self) -> dict[str, Any]:
         return {"offered_per_s": self.offered, "completed_per_s":
@@ -110,6 +117,7 @@ class Step:
                 "p50_ms": round(self.percentile(0.5), 1),
                 "p99_ms": round(self.percentile(0.99), 1),
                 "server_cpu_s": round(self.server_cpu, 2),
+                "client_cpu_s": round(self.client_cpu, 2),
                 "logons_per_server_cpu_s": round(self.completed / self.server_cpu, 1)
                 if self.server_cpu else 0.0, "sustained": self.sustained}
 
@@ -134,6 +142,7 @@ async def run_step(url: str, offered: float, seconds: float, users: list[str],
     for client in opened:
         pool.put_nowait(client)
     cpu_before = sum(process_tree_cpu(pid) for pid in masters)
+    client_before = time.process_time()
     started = time.monotonic()
 
     async def logon(at: float, user: str) -> None:
@@ -151,6 +160,7 @@ async def run_step(url: str, offered: float, seconds: float, users: list[str],
     await asyncio.gather(*(logon(started + i / offered, users[i % len(users)])
                            for i in range(count)))
     step.server_cpu = sum(process_tree_cpu(pid) for pid in masters) - cpu_before
+    step.client_cpu = time.process_time() - client_before
     for client in opened:
         await client.aclose()
     return step
