@@ -203,6 +203,30 @@ def hidden(html: str, name: str) -> str | None:
     return found[0].get("value", "") if found else None
 
 
+def input_value(html: str, input_id: str) -> str | None:
+    """The value the input `input_id` is filled in with, or None when the page has no such
+    input."""
+    found = parse_html(html).xpath("//input[@id=$id]", id=input_id)
+    return found[0].get("value", "") if found else None
+
+
+def hidden_fields(html: str, *names: str) -> dict[str, str]:
+    """The values of the inputs named `names` that the page has (first of each), unescaped."""
+    found = {name: hidden(html, name) for name in names}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def selected_option(html: str, select_id: str) -> str | None:
+    """The value of the option selected in the select `select_id`, or None."""
+    found = parse_html(html).xpath("//select[@id=$id]/option[@selected]", id=select_id)
+    return found[0].get("value") if found else None
+
+
+def option_values(html: str, select_id: str) -> list[str]:
+    return [str(v) for v in
+            parse_html(html).xpath("//select[@id=$id]/option/@value", id=select_id)]
+
+
 def form_action(html: str, form_id: str) -> str:
     found = parse_html(html).xpath("//form[@id=$id]", id=form_id)
     assert found, f"no form {form_id}"
