@@ -27,7 +27,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check idp tests bench
 	$(PY) -m mypy
 
-test: system-deps $(STAMP) lint
+# axe-core for the browser tests' accessibility checks, pinned, from the npm registry (once).
+AXE := tests/vendor/axe-core/axe.min.js
+$(AXE): scripts/vendor-axe.sh
+	@bash scripts/vendor-axe.sh
+	@touch $(AXE)
+
+test: system-deps $(STAMP) $(AXE) lint
 	$(PY) -m pytest -q
 
 # The inner loop: lint and the tests that start no real server (no nginx, Chromium, gunicorn).

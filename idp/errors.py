@@ -3,11 +3,12 @@
 The CLI turns a `StsError` into one clear line and a non-zero exit. The web layer sorts errors
 in two kinds, by class, never by a number an error happens to carry:
 
-- `ClientError`: the request is at fault. Answered with its `http_status` (4xx) and its message,
-  which is written for the person and says nothing about the server.
-- everything else (`ServerError`, any other `StsError`, any other exception): answered 5xx with
-  a reference and a plain sentence (`page_message`, a key of the page catalogs); the detail
-  goes only to the log, under that reference.
+- `ClientError`: the request is at fault. Answered with its `http_status` (4xx);
+- everything else (`ServerError`, any other `StsError`, any other exception): answered 5xx.
+
+Either way the page shows a reference and a plain sentence in the reader's language that says
+what to do (`page_message`, a key of the page catalogs: the class's, or one given where the error
+is raised); the message itself is the technical detail, for the log only, under that reference.
 """
 
 
@@ -18,17 +19,36 @@ class StsError(Exception):
     exit_code = 1
 
 
-class ClientError(StsError):
-    """The request cannot be accepted: a 4xx answer that shows the message."""
+class WebError(StsError):
+    """An error with a page: `page_message`, a key of the page catalogs, is what the person
+    reads; the message is the detail, for the log. A raise site can name a more precise key."""
+
+    http_status = 500
+    page_message = "server_error"
+
+    def __init__(self, message: str, page_message: str | None = None) -> None:
+        super().__init__(message)
+        if page_message is not None:
+            self.page_message = page_message
+
+
+class ClientError(WebError):
+    """The request cannot be accepted: a 4xx answer."""
 
     http_status = 400
+    page_message = "request_refused"
 
 
-class ServerError(StsError):
+class ServerError(WebError):
     """The server cannot answer right now: a 5xx answer with a reference, detail in the log."""
 
     http_status = 500
     page_message = "server_error"
+
+
+class Misconfigured(ServerError):
+    """A request needs a setting that is missing or wrong (the configuration's fault, found only
+    when such a request comes): a 500, the setting named in the log."""
 
 
 class ConfigError(StsError):
@@ -52,6 +72,21 @@ AUTH_FAILED_MESSAGE = "unknown user ID or wrong password"
 
 class AuthenticationFailed(StsError):
     """User ID or password rejected. Deliberately carries no detail about which."""
+
+
+class PasswordExpired(ClientError):
+    """The backend refused the logon because the password has expired (the user changes it in
+    the PureConnect client)."""
+
+    http_status = 403
+    page_message = "password_expired"
+
+
+class AccountLocked(ClientError):
+    """The backend refused the logon because the account is locked."""
+
+    http_status = 403
+    page_message = "account_locked"
 
 
 class BackendUnavailable(ServerError):
@@ -78,6 +113,8 @@ class UnusableUserRecord(ServerError):
 class SamlError(ClientError):
     """A SAML message could not be accepted."""
 
+    page_message = "saml_link_broken"
+
 
 class SamlRequestError(SamlError):
     """The SAML request is malformed, oversized or otherwise unacceptable."""
@@ -99,6 +136,7 @@ class UnknownServiceProvider(SamlError):
     """The request names an SP, or an ACS URL, that is not registered."""
 
     http_status = 403
+    page_message = "unknown_sp"
 
 
 class ProxyConfigError(StsError):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import lxml.html
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
@@ -196,16 +197,76 @@ def post_form(xml: str, relay_state: str | None = None) -> dict[str, str]:
     return form
 
 
+def parse_html(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
 def hidden(html: str, name: str) -> str | None:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    return match.group(1).replace("&#43;", "+").replace("&amp;", "&") if match else None
+    """The value of the (first) input named `name`, unescaped, wherever its attributes are."""
+    found = parse_html(html).xpath("//input[@name=$name]", name=name)
+    return found[0].get("value", "") if found else None
+
+
+def input_value(html: str, input_id: str) -> str | None:
+    """The value the input `input_id` is filled in with, or None when the page has no such
+    input."""
+    found = parse_html(html).xpath("//input[@id=$id]", id=input_id)
+    return found[0].get("value", "") if found else None
+
+
+def hidden_fields(html: str, *names: str) -> dict[str, str]:
+    """The values of the inputs named `names` that the page has (first of each), unescaped."""
+    found = {name: hidden(html, name) for name in names}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def selected_option(html: str, select_id: str) -> str | None:
+    """The value of the option selected in the select `select_id`, or None."""
+    found = parse_html(html).xpath("//select[@id=$id]/option[@selected]", id=select_id)
+    return found[0].get("value") if found else None
+
+
+def option_values(html: str, select_id: str) -> list[str]:
+    return [str(v) for v in
+            parse_html(html).xpath("//select[@id=$id]/option/@value", id=select_id)]
 
 
 def form_action(html: str, form_id: str) -> str:
-    match = re.search(rf'<form method="post" action="([^"]*)" id="{form_id}"', html)
-    assert match, f"no form {form_id}"
-    return match.group(1).replace("&amp;", "&")
+    found = parse_html(html).xpath("//form[@id=$id]", id=form_id)
+    assert found, f"no form {form_id}"
+    return str(found[0].get("action"))
+
+
+def text_of(html: str, element_id: str) -> str | None:
+    """The text of the element with this id, or None when the page has none."""
+    found = parse_html(html).xpath("//*[@id=$id]", id=element_id)
+    return found[0].text_content().strip() if found else None
 
 
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def reference_of(html: str) -> str:
+    """The reference an error page shows (the key to its log line)."""
+    found = text_of(html, "reference")
+    assert found and re.fullmatch(r"[0-9a-f]{8}", found), "no reference on the page"
+    return found
+
+
+def logged_under_reference(caplog: pytest.LogCaptureFixture, html: str) -> str:
+    """What the log says under the reference the page shows: the technical detail of the
+    refusal, which the page itself must not show."""
+    ref = reference_of(html)
+    found = [r.getMessage() for r in caplog.records if f"[ref {ref}]" in r.getMessage()]
+    assert found, f"nothing logged under reference {ref}"
+    return found[0]
+
+
+def refusal(answer: Any, caplog: pytest.LogCaptureFixture) -> str:
+    """The technical detail of a refused request, from the log under the page's reference; the
+    page itself (plain words, in the reader's language) must not show it."""
+    logged = logged_under_reference(caplog, answer.text)
+    detail = logged.split("]: ", 1)[1] if "]: " in logged else logged
+    assert detail not in parse_html(answer.text).text_content(), "the page shows the detail"
+    return detail

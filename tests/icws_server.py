@@ -6,7 +6,8 @@ nothing it does not say:
 - ``POST /icws/connection`` (icAuth, and the unique auth token): 201 with ``csrfToken`` and
   ``sessionId`` in the body and as ``ININ-ICWS-CSRF-Token`` / ``ININ-ICWS-Session-ID`` headers, a
   ``Location`` and an ``icws_...`` cookie; 400 authenticationFailure for a wrong password or a
-  bad, used or expired token; 503 ``error.server.notAcceptingConnections`` with
+  bad, used or expired token (or, for a user given a `refusal`, that errorId once the password
+  is right); 503 ``error.server.notAcceptingConnections`` with
   ``alternateHostList`` while the server is the backup of its pair.
 - requests within a session need the session ID in the path, the CSRF header and the cookie;
   anything missing or wrong answers 401. ``GET`` / ``DELETE /icws/{id}/connection``.
@@ -103,6 +104,9 @@ class IcwsUser:
     personal: dict[str, Any] = field(default_factory=dict)  # givenName, title, ...
     workgroups: list[str] = field(default_factory=list)  # their names (CIC's ids)
     skills: list[tuple[str, int]] = field(default_factory=list)  # assigned directly: (id, 1-100)
+    #: An errorId CIC refuses this user's logon with once the password is checked (an expired
+    #: password, a locked account: which ids a real CIC sends is not public), answered 400.
+    refusal: str | None = None
 
     def record(self) -> dict[str, Any]:
         """The whole ICWS item; nulls are dropped when it is projected."""
@@ -308,6 +312,8 @@ class IcwsServer:
             user = self.directory.get(str(body.get("userID", "")))
             if user is None or user.password is None or body.get("password") != user.password:
                 return jsonify(AUTH_FAILURE), 400
+            if user.refusal is not None:
+                return error(400, user.refusal, "The logon was refused.")
         elif body.get("__type") == AUTH_TOKEN:
             user = self.directory.redeem(str(body.get("authToken", "")))
             if user is None:
@@ -545,11 +551,11 @@ def running_pair(directory: CicDirectory, tls: tuple[Path, Path] | None = None,
 
 
 def use_icws(config_file: Path, pair: IcwsPair, ca_file: Path,
-             service: tuple[str, str] | None = None, **settings: int) -> None:
+             service: tuple[str, str] | None = None, **settings: int | list[str]) -> None:
     """Switch a configuration written by `tests.conftest.write_config` to the ``icws`` backend
     against `pair`, with the service account's password in a secret file beside it."""
     lines = [f"servers = {pair.addresses!r}".replace("'", '"'), f'ca_file = "{ca_file}"',
-             *(f"{key} = {value}" for key, value in settings.items())]
+             *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]
     if service is not None:
         secret = config_file.parent / "icws-service.secret"
         secret.write_text(service[1] + "\n")

@@ -348,3 +348,75 @@ def test_choices_and_ranges_come_from_the_registry(tmp_path: Path, text: str,
 ])
 def test_saml_settings_are_checked(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in refused(tmp_path, text)
+
+
+# -- [branding] ----------------------------------------------------------------------------------
+
+LOGO = Path(__file__).resolve().parent / "testdata" / "acme-logo.svg"
+SVG_OPEN = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+
+
+def test_a_logo_and_a_help_link_load(tmp_path: Path) -> None:
+    png = tmp_path / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    config = load(tmp_path, f'[branding]\nlogo = "{LOGO}"\n'
+                            'help_url = "https://help.example.com/logon?lang=de"\n')
+    assert config.branding.logo == LOGO
+    assert config.branding.help_url == "https://help.example.com/logon?lang=de"
+    assert load(tmp_path, '[branding]\nlogo = "logo.png"\n').branding.logo == png
+
+
+def test_no_branding_by_default(tmp_path: Path) -> None:
+    config = load(tmp_path, "")
+    assert config.branding.logo is None and config.branding.help_url == ""
+
+
+@pytest.mark.parametrize(("svg", "expected"), [
+    (SVG_OPEN + "<script>alert(1)</script></svg>", "<script> element"),
+    (SVG_OPEN + '<rect onload="alert(1)"/></svg>', "event handler (onload"),
+    (SVG_OPEN + "<foreignObject><p>hi</p></foreignObject></svg>", "<foreignObject>"),
+    (SVG_OPEN + '<image xlink:href="https://tracker.example/x.png"/></svg>', "outside itself"),
+    (SVG_OPEN + '<use href="other.svg#a"/></svg>', "outside itself"),
+    (SVG_OPEN + '<rect style="fill: url(https://x.example/p)"/></svg>', "outside itself"),
+    (SVG_OPEN + "<style>@import 'https://x.example/a.css';</style></svg>", "stylesheet"),
+    ('<!DOCTYPE svg [<!ENTITY x "y">]>' + SVG_OPEN + "</svg>", "DTD or entities"),
+    ("<html><body>not a logo</body></html>", "root element is not <svg>"),
+    ("GIF89a...", "neither a PNG nor a well-formed SVG"),
+])
+def test_a_logo_that_could_do_more_than_show_is_refused(tmp_path: Path, svg: str,
+                                                        expected: str) -> None:
+    (tmp_path / "logo.svg").write_text(svg)
+    problem = refused(tmp_path, '[branding]\nlogo = "logo.svg"\n')
+    assert problem.startswith("branding.logo: ") and expected in problem
+
+
+def test_a_logo_that_is_missing_or_too_large_is_refused(tmp_path: Path) -> None:
+    assert "cannot read" in refused(tmp_path, '[branding]\nlogo = "nowhere.svg"\n')
+    (tmp_path / "big.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 300_000)
+    assert "a logo may have at most 262144" in refused(tmp_path,
+                                                       '[branding]\nlogo = "big.png"\n')
+
+
+def test_an_svg_with_its_own_gradient_is_a_logo(tmp_path: Path) -> None:
+    (tmp_path / "logo.svg").write_text(
+        SVG_OPEN + '<defs><linearGradient id="g"/></defs><rect fill="url(#g)"/>'
+        '<use xlink:href="#g"/></svg>')
+    assert load(tmp_path, '[branding]\nlogo = "logo.svg"\n').branding.logo is not None
+
+
+@pytest.mark.parametrize("url", ["http://help.example.com/", "javascript:alert(1)",
+                                 'https://help.example.com/"onmouseover=x', "https://",
+                                 "help.example.com"])
+def test_the_help_link_must_be_a_plain_https_url(tmp_path: Path, url: str) -> None:
+    problem = refused(tmp_path, f"[branding]\nhelp_url = '{url}'\n")
+    assert problem.startswith("branding.help_url: ") and "must be an https URL" in problem
+
+
+def test_the_icws_refusal_error_ids_are_lists_with_defaults(tmp_path: Path) -> None:
+    icws = load(tmp_path, "").icws
+    assert "error.request.connection.passwordExpired" in icws.password_expired_error_ids
+    assert "error.request.connection.accountLocked" in icws.account_locked_error_ids
+    custom = load(tmp_path, '[icws]\npassword_expired_error_ids = ["x.expired"]\n'
+                            "account_locked_error_ids = []\n").icws
+    assert custom.password_expired_error_ids == ["x.expired"]
+    assert custom.account_locked_error_ids == []

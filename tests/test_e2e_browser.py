@@ -7,70 +7,29 @@ POST to the SP's ACS -> the SP shows who logged in.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import Browser, Page
 
-from idp.config import load_config
-from idp.demo.sp import create_demo_sp, sp_metadata
 from idp.saml.metadata import SSO_PATH
-from tests.conftest import ADMIN_URL, INBOX_URL, PASSWORD, launch_settings, seed_users, write_config
-from tests.servers import flask_server, free_port, sts_server
+from idp.web.i18n import Translator
+from tests.browser_stack import Stack, Tab, new_tab, reference_on, running_stack
+from tests.conftest import ADMIN_URL, INBOX_URL, PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class Stack:
-    sts: str
-    sp: str
-    sp2: str  # a second demo SP, on another host name (its own cookies), for Single Logout
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator[Stack]:
-    from idp.commands.demo import demo_idp
-
-    folder = tmp_path_factory.mktemp("e2e")
-    sts_port, sp_port, sp2_port = free_port(), free_port(), free_port()
-    sp_base, sp2_base = f"https://127.0.0.1:{sp_port}", f"https://localhost:{sp2_port}"
-    path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
-                        extra=launch_settings(sp_base))
-    config = load_config(path)
-    (folder / "sp2.xml").write_bytes(sp_metadata(sp2_base, demo_idp(config)))
-    path.write_text(path.read_text() + '\n[[service_providers]]\nmetadata = "sp2.xml"\n')
-    config = load_config(path)
-    seed_users(config.directory.database)
-    sp_app = create_demo_sp(sp_base, demo_idp(config))
-    sp2_app = create_demo_sp(sp2_base, demo_idp(config))
-    certs = folder / "certs"
-    with sts_server(path, f"127.0.0.1:{sts_port}", folder / "sts.log"), \
-            flask_server(sp_app, "127.0.0.1", sp_port, certs / "tls.crt", certs / "tls.key"), \
-            flask_server(sp2_app, "localhost", sp2_port, certs / "tls.crt", certs / "tls.key"):
-        yield Stack(sts=config.public_base_url, sp=sp_base, sp2=sp2_base)
-
-
-@dataclass
-class Tab:
-    page: Page
-    requests: list[Request] = field(default_factory=list)
-
-    def posted_passwords(self) -> int:
-        return sum(1 for r in self.requests if r.method == "POST" and "password=" in
-                   (r.post_data or ""))
+    with running_stack(tmp_path_factory.mktemp("e2e"), key_dir) as running:
+        yield running
 
 
 @pytest.fixture
 def tab(browser: Browser) -> Iterator[Tab]:
-    context = browser.new_context(ignore_https_errors=True)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    tab = Tab(page)
-    page.on("request", lambda request: tab.requests.append(request))
-    yield tab
-    context.close()
+    with new_tab(browser) as opened:
+        yield opened
 
 
 def test_browser_logon_then_single_sign_on(stack: Stack, tab: Tab) -> None:
@@ -151,7 +110,8 @@ def test_launch_without_session_asks_for_the_password_first(stack: Stack, tab: T
 def test_launch_target_not_on_the_allow_list_is_refused(stack: Stack, tab: Tab) -> None:
     response = tab.page.goto(f"{stack.sts}/ICNotifierIDP/launch?target=https://evil.example/")
     assert response is not None and response.status == 400
-    assert "launch target" in tab.page.inner_text("#message")
+    assert tab.page.inner_text("#message") == Translator("en")("launch_unknown")
+    assert "launch target 'https://evil.example/'" in stack.logged(reference_on(tab.page))
 
 
 def test_single_logout_ends_the_sts_session(stack: Stack, tab: Tab) -> None:

@@ -5,7 +5,6 @@ under that reference; Genesys Cloud's answer code can never become ours."""
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,21 @@ from idp.auth.local import LocalDirectory
 from idp.config import Config, load_config
 from idp.errors import ClientError, DirectoryError, ScimError, ServerError, StsError
 from idp.web import create_app
-from tests.conftest import CHEAP_HASHER, PASSWORD, Sp, hidden, redirect_query, write_config
+from idp.web.i18n import Translator
+from tests.conftest import (
+    CHEAP_HASHER,
+    PASSWORD,
+    Sp,
+    hidden,
+    redirect_query,
+    reference_of,
+    refusal,
+    text_of,
+    write_config,
+)
 
 HTTPS = {"base_url": "https://localhost:8043"}
 LOGIN = "/ICNotifierIDP/login"
-
-
-def reference(html: str) -> str:
-    found = re.search(r'<code id="reference">([0-9a-f]+)</code>', html)
-    assert found, "no reference on the page"
-    return found.group(1)
 
 
 def logon_page(client: FlaskClient, sp: Sp) -> str:
@@ -74,20 +78,22 @@ def test_a_server_fault_at_logon_is_a_500_with_a_reference_and_no_detail(
     text = answer.text
     assert "/var/lib" not in text and "cic-users.db" not in text and "Traceback" not in text
     assert "Something went wrong on the logon service" in text
-    ref = reference(text)
+    ref = reference_of(text)
     logged = [r for r in caplog.records if ref in r.getMessage()]
     assert logged and "cic-users.db" in (logged[0].getMessage() + caplog.text)
     if isinstance(failure, RuntimeError):  # the unforeseen: its traceback, in the log only
         assert logged[0].exc_info is not None
 
 
-def test_a_client_error_shows_its_message_with_a_4xx(client: FlaskClient, sp: Sp) -> None:
+def test_a_client_error_is_a_4xx_in_plain_words_with_its_detail_in_the_log(
+        client: FlaskClient, sp: Sp, caplog: pytest.LogCaptureFixture) -> None:
     _, xml = sp.authn_request()
     answer = client.get(LOGIN, query_string=redirect_query(
         xml.replace(f"{sp.base}/metadata</saml:Issuer>", "urn:who-knows</saml:Issuer>")),
         **HTTPS)
-    assert answer.status_code == 403 and "urn:who-knows" in answer.text
-    reference(answer.text)
+    assert answer.status_code == 403 and "urn:who-knows" not in answer.text
+    assert text_of(answer.text, "message") == Translator("en")("unknown_sp")
+    assert "urn:who-knows" in refusal(answer, caplog)
 
 
 def test_genesys_clouds_answer_code_never_becomes_ours(app: Flask) -> None:
@@ -126,9 +132,13 @@ def test_a_launch_without_a_launch_sp_is_a_server_fault(tmp_path: Path, key_dir:
     answer = client.get("/ICNotifierIDP/launch", query_string={"target": "collaborate"},
                         **HTTPS)
     assert answer.status_code == 500 and "launch.service_provider" not in answer.text
+    assert text_of(answer.text, "message") == Translator("en")("launch_misconfigured")
 
 
-def test_flasks_own_answers_stay_what_they_are(client: FlaskClient) -> None:
-    """The handler for the unforeseen leaves HTTP's own answers alone (404, 405)."""
-    assert client.get("/nothing-here", **HTTPS).status_code == 404
-    assert client.put(LOGIN, **HTTPS).status_code == 405
+def test_https_own_refusals_keep_their_codes(client: FlaskClient) -> None:
+    """HTTP's own answers (404, 405) keep their codes, on the branded pages."""
+    missing = client.get("/nothing-here", **HTTPS)
+    assert missing.status_code == 404 and text_of(missing.text, "message") == \
+        Translator("en")("not_found")
+    wrong = client.put(LOGIN, **HTTPS)
+    assert wrong.status_code == 405 and set(wrong.headers["Allow"].split(", ")) >= {"GET", "POST"}

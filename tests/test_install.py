@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from idp.commands.install import UNITS
+from tests.conftest import hidden_fields
 from tests.servers import free_port, stop, wait_until_responds
 
 pytestmark = pytest.mark.e2e
@@ -261,12 +262,11 @@ def test_the_wheel_runs_the_demo_in_every_language(installed: Installed,
             assert "Melden Sie sich mit Ihren PureConnect-Zugangsdaten an" in page.text
             css = browser.get(f"https://localhost:{port}/ICNotifierIDP/static/sts.css")
             assert css.status_code == 200 and "{" in css.text
-            form = dict(re.findall(r'name="(ctx|csrf)" value="([^"]*)"', page.text))
+            form = hidden_fields(page.text, "ctx", "csrf")
             answer = browser.post(f"https://localhost:{port}/ICNotifierIDP/login?loginType=saml",
                                   data={**form, "user_id": "demo",
                                         "password": "PureConnect-demo-1"})
-            fields = dict(re.findall(r'name="(SAMLResponse|RelayState)" value="([^"]*)"',
-                                     answer.text))
+            fields = hidden_fields(answer.text, "SAMLResponse", "RelayState")
             landed = browser.post(f"https://localhost:{sp_port}/acs", data=fields)
             assert landed.status_code == 200 and "demo.agent@example.com" in landed.text
         listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout

@@ -30,7 +30,9 @@ from tests.conftest import (
     hidden,
     query_of,
     redirect_query,
+    refusal,
     seed_users,
+    text_of,
     write_config,
 )
 
@@ -145,11 +147,12 @@ def test_a_token_launch_does_not_replace_the_browsers_session(
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "../admin", "", "ADMIN"])
 def test_launch_target_must_be_on_the_allow_list(launch_app: tuple[Flask, TokenDirectory],
-                                                 target: str) -> None:
+                                                 target: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     client = launch_app[0].test_client()
     answer = client.get(LAUNCH, query_string={"target": target, "RelayState": "x"}, **HTTPS)
     assert answer.status_code == 400
-    assert "launch target" in answer.text
+    assert "launch target" in refusal(answer, caplog)
     assert "SAMLResponse" not in answer.text
 
 
@@ -253,7 +256,9 @@ def test_repeated_failures_are_throttled_without_asking_the_backend(
         assert log_on(client, page.text, password="wrong").status_code == 401
     blocked = log_on(client, page.text)  # even the right password waits now
     assert blocked.status_code == 429
-    assert "Too many failed logons" in blocked.text
+    assert text_of(blocked.text, "error") == (  # locked, as `users unlock` says
+        "Your account is locked. Wait a while and try again, or ask your PureConnect "
+        "administrator to unlock it.")
     assert len(calls) == config.state.max_failed_logons
     assert "SAMLResponse" not in blocked.text
 

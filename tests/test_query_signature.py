@@ -16,6 +16,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from idp.keys import generate_signing_pair
 from idp.saml.constants import DS, SAML
+from tests.conftest import refusal
 from tests.signing_sp import (
     HTTPS,
     SIGNING_SP,
@@ -42,13 +43,13 @@ def test_a_signed_authn_request_is_accepted(
 
 
 def test_a_tampered_signed_authn_request_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
     client, settings = signing
     url = path_and_query(signed_url(settings)).replace("RelayState=relay-1",
                                                        "RelayState=evil")
     page = client.get(url, **HTTPS)
     assert page.status_code == 400
-    assert "does not verify" in page.text and 'name="password"' not in page.text
+    assert "does not verify" in refusal(page, caplog) and 'name="password"' not in page.text
 
 
 def test_a_signed_logout_request_is_accepted_and_a_tampered_one_refused(
@@ -63,25 +64,26 @@ def test_a_signed_logout_request_is_accepted_and_a_tampered_one_refused(
 
 @pytest.mark.parametrize("smuggled", ["SAML%52equest", "Relay%53tate", "RelayState"])
 def test_a_second_copy_of_a_signed_parameter_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]], smuggled: str) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], smuggled: str,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
     """Flask decodes parameter names; a copy spelled differently must not slip past the check."""
     client, settings = signing
     url = path_and_query(signed_url(settings))
     path, query = url.split("?", 1)
     page = client.get(f"{path}?{smuggled}=evil&{query}", **HTTPS)
     assert page.status_code == 400
-    assert "more than once" in page.text and 'name="password"' not in page.text
+    assert "more than once" in refusal(page, caplog) and 'name="password"' not in page.text
 
 
 def test_an_sp_whose_metadata_says_it_signs_must_sign(
-        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
     client, settings = signing
     path, query = path_and_query(signed_url(settings)).split("?", 1)
     unsigned = "&".join(p for p in query.split("&")
                         if not p.startswith(("Signature=", "SigAlg=")))
     page = client.get(f"{path}?{unsigned}", **HTTPS)
     assert page.status_code == 400
-    assert "are signed" in page.text and 'name="password"' not in page.text
+    assert "are signed" in refusal(page, caplog) and 'name="password"' not in page.text
 
 
 # -- HTTP-POST: the signature is inside the XML --------------------------------------------------
@@ -107,17 +109,19 @@ def test_a_posted_signed_logout_request_is_accepted(
     ('Version="2.0"', 'Version="2.0" Extra="1"'),
 ])
 def test_a_posted_request_changed_after_signing_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]], change: tuple[str, str]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], change: tuple[str, str], caplog:
+        pytest.LogCaptureFixture) -> None:
     client, settings = signing
     xml = posted_request(settings)
     assert change[0] in xml
     page = post(client, xml.replace(change[0], change[1], 1))
     assert page.status_code == 400
-    assert "does not verify" in page.text and 'name="password"' not in page.text
+    assert "does not verify" in refusal(page, caplog) and 'name="password"' not in page.text
 
 
 def test_a_posted_request_signed_by_another_key_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]], tmp_path: Path) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], tmp_path: Path, caplog:
+        pytest.LogCaptureFixture) -> None:
     client, settings = signing
     generate_signing_pair(tmp_path / "other.key", tmp_path / "other.crt", SIGNING_SP,
                           force=False)
@@ -127,31 +131,31 @@ def test_a_posted_request_signed_by_another_key_is_refused(
         page = post(client, xml if not logout else posted_request(
             settings, logout=True, key=(tmp_path / "other.key").read_text(),
             cert=(tmp_path / "other.crt").read_text()), logout=logout)
-        assert page.status_code == 400 and "does not verify" in page.text
+        assert page.status_code == 400 and "does not verify" in refusal(page, caplog)
         assert "SAMLResponse" not in page.text and "Location" not in page.headers
 
 
 def test_a_posted_request_signed_with_sha1_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
     client, settings = signing
     xml = posted_request(settings, sign_algorithm=OneLogin_Saml2_Constants.RSA_SHA1,
                          digest_algorithm=OneLogin_Saml2_Constants.SHA1)
     page = post(client, xml)
     assert page.status_code == 400 and 'name="password"' not in page.text
-    assert "weaker than SHA-256" in page.text
+    assert "weaker than SHA-256" in refusal(page, caplog)
 
 
 def test_an_unsigned_posted_request_from_an_sp_that_signs_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
     client, settings = signing
     xml = OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(settings)).get_xml()
     page = post(client, xml)
     assert page.status_code == 400
-    assert "are signed" in page.text and 'name="password"' not in page.text
+    assert "are signed" in refusal(page, caplog) and 'name="password"' not in page.text
 
 
 def test_a_signature_over_a_wrapped_copy_is_refused(
-        signing: tuple[FlaskClient, dict[str, Any]]) -> None:
+        signing: tuple[FlaskClient, dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
     """Signature wrapping: the genuine signed request is hidden inside a forged one whose own
     content (here ForceAuthn) differs; the signature must cover the element that is read."""
     client, settings = signing
@@ -166,4 +170,5 @@ def test_a_signature_over_a_wrapped_copy_is_refused(
     page = post(client, etree.tostring(forged).decode())
     assert page.status_code == 400 and 'name="password"' not in page.text
     # the forged root keeps a copy of the signature too: two signatures, one of them nested
-    assert "not its own" in page.text or "does not cover the request itself" in page.text
+    detail = refusal(page, caplog)
+    assert "not its own" in detail or "does not cover the request itself" in detail

@@ -34,6 +34,8 @@ T = TypeVar("T")
 class TooManyLogons(BackendUnavailable):
     """Every hashing slot is taken and stayed so for `HashLimit.wait` seconds."""
 
+    page_message = "too_many_logons"
+
 
 @dataclass(frozen=True)
 class HashLimit:

@@ -1,6 +1,7 @@
 """What goes wrong when talking to CIC over ICWS: all `BackendUnavailable`, so the STS answers
 "CIC cannot check your credentials right now" and the sync stops before it trusts a partial
-answer."""
+answer; except a logon CIC refuses for the account's sake (`AccountRefusals`: an expired
+password, a locked account), which the logon page explains."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from typing import Any
 import httpx
 
 from idp.cic.hosts import Server
-from idp.errors import BackendUnavailable
+from idp.config import IcwsSettings
+from idp.errors import AccountLocked, BackendUnavailable, ClientError, PasswordExpired
 
 AUTH_FAILURE_ID = "error.request.connection.authenticationFailure"
 AUTH_FAILURE_CODE = -2147221503  # what CIC before 4.0.6 sends, without an errorId
+#: The errorIds CIC answers a logon with when the password has expired, or the account is
+#: locked: not published by Genesys, so the defaults of icws.password_expired_error_ids and
+#: icws.account_locked_error_ids are guesses in ICWS's own naming (the errorId of every refused
+#: logon is logged, so the real ones are easy to find and set).
+PASSWORD_EXPIRED_IDS = tuple(IcwsSettings().password_expired_error_ids)
+ACCOUNT_LOCKED_IDS = tuple(IcwsSettings().account_locked_error_ids)
 
 
 class IcwsUnavailable(BackendUnavailable):
@@ -89,3 +97,23 @@ def text_of(value: Any) -> str:
 def snippet(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+@dataclass(frozen=True)
+class AccountRefusals:
+    """Which errorIds of a refused logon mean an expired password, and a locked account."""
+
+    password_expired: tuple[str, ...] = PASSWORD_EXPIRED_IDS
+    account_locked: tuple[str, ...] = ACCOUNT_LOCKED_IDS
+
+    def of(self, error: IcwsError, server: Server) -> ClientError | None:
+        """The refusal a 4xx answer to a logon means, or None when it is no such refusal."""
+        if not 400 <= error.status < 500 or not error.error_id:
+            return None
+        if error.error_id in self.password_expired:
+            return PasswordExpired(f"CIC ({server}) refused the logon: the password has "
+                                   f"expired ({error})")
+        if error.error_id in self.account_locked:
+            return AccountLocked(f"CIC ({server}) refused the logon: the account is locked "
+                                 f"({error})")
+        return None

@@ -52,6 +52,7 @@ import httpx
 
 from idp.cic.deadline import Clock, DeadlineTransport, deadline, time_left
 from idp.cic.errors import (
+    AccountRefusals,
     IcwsError,
     IcwsUnavailable,
     IncompleteList,
@@ -101,6 +102,7 @@ class IcwsClient:
         auth_token_type: str = AUTH_TOKEN,
         auth_token_field: str = AUTH_TOKEN_FIELD,
         allow_plain_http: bool = False,
+        refusals: AccountRefusals | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -123,6 +125,7 @@ class IcwsClient:
         self.application_name = application_name
         self.auth_token_type = auth_token_type
         self.auth_token_field = auth_token_field
+        self.refusals = refusals or AccountRefusals()
         self._preferred: Server | None = None
         if scheme == "http":
             log.warning("icws.scheme = \"http\" (icws.allow_plain_http): CIC passwords and "
@@ -152,7 +155,9 @@ class IcwsClient:
                    application_name=settings.application_name, language=settings.language,
                    auth_token_type=settings.auth_token_type,
                    auth_token_field=settings.auth_token_field,
-                   allow_plain_http=settings.allow_plain_http)
+                   allow_plain_http=settings.allow_plain_http,
+                   refusals=AccountRefusals(tuple(settings.password_expired_error_ids),
+                                            tuple(settings.account_locked_error_ids)))
 
     @property
     def logon_timeout(self) -> float:
@@ -232,6 +237,10 @@ class IcwsClient:
             error = IcwsError.of(response)
             if response.status_code == 400 and error.is_authentication_failure:
                 raise AuthenticationFailed(AUTH_FAILED_MESSAGE)
+            refusal = self.refusals.of(error, server)
+            if refusal is not None:  # the password may be right: CIC says why it is refused
+                log.warning("ICWS %s", refusal)
+                raise refusal
             if response.status_code == 503:
                 alternates = self._alternates(error.alternates, server)
                 problems.append(f"{server}: {error}" + (

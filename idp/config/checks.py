@@ -8,6 +8,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
+from idp.config.logo import read_logo
 from idp.config.sections import SyncSettings
 from idp.errors import ConfigError
 from idp.hosts import host_problem, parse_host_port
@@ -65,6 +66,7 @@ def check(config: Config) -> None:
             f"at least {OWASP_MIN_WORK}: 19456 x 2, 12288 x 3, 9216 x 4 or 7168 x 5)")
     _check_sync(config.sync)
     _check_icws(config)
+    _check_branding(config)
     for cidr in config.monitoring.metrics_allowed:
         try:
             ipaddress.ip_network(cidr, strict=False)
@@ -98,14 +100,31 @@ def _check_saml(config: Config) -> None:
     if contact and ("@" not in contact or any(c in contact for c in " <>\"\n\r")):
         raise ConfigError(f"idp.technical_contact: {idp.technical_contact!r} is not an e-mail "
                           "address")
-    if idp.error_url and (not idp.error_url.startswith("https://") or
-                          any(ord(c) < 0x21 or c in "\"<>" for c in idp.error_url)):
+    if idp.error_url and not https_url_ok(idp.error_url):
         raise ConfigError(f"idp.error_url: {idp.error_url!r} must be an https URL")
     for i, sp in enumerate(config.service_providers):
         for value in sp.nameid_formats:
             if nameid_format(value) is None:
                 raise ConfigError(f"service_providers[{i}].nameid_formats: {value!r} is not "
                                   f"one of {', '.join(NAMEID_FORMAT_NAMES)} (or their URNs)")
+
+
+def https_url_ok(url: str) -> bool:
+    """An https URL with a host and nothing that could break out of an HTML attribute."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return url.startswith("https://") and bool(host) and not any(
+        ord(c) < 0x21 or c in "\"<>'`" for c in url)
+
+
+def _check_branding(config: Config) -> None:
+    branding = config.branding
+    if branding.logo is not None:
+        read_logo(branding.logo)  # raises a ConfigError that says what is wrong with it
+    if branding.help_url and not https_url_ok(branding.help_url):
+        raise ConfigError(f"branding.help_url: {branding.help_url[:200]!r} must be an https URL")
 
 
 def _check_sync(sync: SyncSettings) -> None:

@@ -14,6 +14,7 @@ from idp.config.checks import check
 from idp.config.model import Config
 from idp.config.sections import (
     SECTIONS,
+    BrandingSettings,
     DirectorySettings,
     GenesysSettings,
     IcwsSettings,
@@ -93,6 +94,7 @@ def parse_config(raw: dict[str, Any], file: Path) -> Config:
         sync=_section(SyncSettings, "sync", raw.get("sync", {}), base),
         icws=_section(IcwsSettings, "icws", raw.get("icws", {}), base),
         monitoring=_section(MonitoringSettings, "monitoring", raw.get("monitoring", {}), base),
+        branding=_section(BrandingSettings, "branding", raw.get("branding", {}), base),
     )
     if not config.server.machine_names:
         config = _replace(config, server=_with(config.server, machine_names=[socket.getfqdn()]))

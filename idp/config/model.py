@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from idp.config.sections import (
+    BrandingSettings,
     DirectorySettings,
     GenesysSettings,
     IcwsSettings,
@@ -36,6 +37,7 @@ class Config:
     sync: SyncSettings = field(default_factory=SyncSettings)
     icws: IcwsSettings = field(default_factory=IcwsSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    branding: BrandingSettings = field(default_factory=BrandingSettings)
 
     @property
     def public_host(self) -> str:

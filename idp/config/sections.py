@@ -15,8 +15,9 @@ from pathlib import Path
 from idp.config.registry import Secret, setting
 from idp.config.sync_section import SyncSettings
 
-__all__ = ["SECTIONS", "DirectorySettings", "GenesysSettings", "IcwsSettings", "IdpSettings",
-           "LaunchSettings", "MonitoringSettings", "ProxySettings", "Secret", "ServerSettings",
+__all__ = ["SECTIONS", "BrandingSettings", "DirectorySettings", "GenesysSettings",
+           "IcwsSettings", "IdpSettings", "LaunchSettings", "MonitoringSettings", "ProxySettings",
+           "Secret", "ServerSettings",
            "ServiceProviderSettings", "StateSettings", "SyncSettings", "setting"]
 
 
@@ -175,6 +176,17 @@ class IcwsSettings:
         "subscribes to (names from the ICWS reference; that CIC takes them is unconfirmed). "
         "statusChanged orders late events, loggedIn places logged-off agents; a CIC that "
         "refuses them stops the presence sync with a message naming this setting.")
+    password_expired_error_ids: list[str] = setting(
+        ["error.request.connection.passwordExpired",
+         "error.request.connection.passwordChangeRequired"],
+        "errorIds with which CIC refuses the logon of a user whose password has expired "
+        "(unconfirmed: CIC's ids are not public). The logon page then says to change the "
+        "password in the PureConnect client. Every refused logon's errorId is logged: put "
+        "the one your CIC sends here.")
+    account_locked_error_ids: list[str] = setting(
+        ["error.request.connection.accountLocked", "error.request.connection.userLocked"],
+        "errorIds with which CIC refuses the logon of a locked account (unconfirmed, like "
+        "password_expired_error_ids). The logon page then says the account is locked.")
     skill_language_property: str = setting(
         "treatAsLanguage", "Property of a CIC skill (/configuration/skills, a dotted path) "
         "that holds \"Treat as Language\" (unconfirmed: not public); \"\": every skill is a "
@@ -307,6 +319,18 @@ class ProxySettings:
 
 
 @dataclass(frozen=True)
+class BrandingSettings:
+    logo: Path | None = setting(
+        None, "Logo shown at the top of the logon and error pages: an SVG or PNG file of at most "
+        "256 KiB, served by the STS itself (/ICNotifierIDP/logo). Checked when the "
+        "configuration is loaded: an SVG with scripts, event handlers, embedded HTML or "
+        "references outside itself is refused. Default: none (the PureConnect name only).")
+    help_url: str = setting(
+        "", "An https URL shown as a help link on the logon and error pages (for example the "
+        "service desk's page about logging on); it opens in a new tab. Default: no link.")
+
+
+@dataclass(frozen=True)
 class MonitoringSettings:
     audit_log: str = setting(
         "-", "Where the audit log goes (one JSON object per line, see docs/operating.md): a file "
@@ -333,4 +357,5 @@ SECTIONS: dict[str, type] = {
     "proxy": ProxySettings,
     "sync": SyncSettings,
     "monitoring": MonitoringSettings,
+    "branding": BrandingSettings,
 }

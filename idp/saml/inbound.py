@@ -154,5 +154,5 @@ def _check_instant(value: str, policy: Policy) -> dt.datetime:
     if -age > policy.skew:
         raise SamlRequestError(f"the message's IssueInstant lies {int(-age)} seconds in the "
                                "future: the clocks of the service provider and this server "
-                               "differ too much")
+                               "differ too much", page_message="clock_skew")
     return issued

@@ -32,7 +32,9 @@ from idp.saml.registry import (
     providers_from_metadata,
 )
 from idp.saml.signing import Signer
+from idp.web.branding import Branding
 from idp.web.context import Sts
+from idp.web.csp import content_security_policy
 from idp.web.nameids import IssuedNameIds
 from idp.web.remap import HEADER, RemapPolicy
 from idp.web.sessions import EncryptedCookieSessionInterface, RedisSessionInterface
@@ -47,8 +49,7 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
     ("Strict-Transport-Security", "max-age=31536000"),
-    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
-     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Content-Security-Policy", content_security_policy()),
 )
 
 
@@ -125,6 +126,7 @@ def build_sts(config: Config, backend: AuthBackend | None = None) -> Sts:
             nameid_formats=tuple(f for f in NAMEID_FORMATS
                                  if any(f in sp.nameid_formats for sp in registry))),
         certificates=certificates(config),
+        branding=Branding.from_settings(config.branding),
     )
 
 
@@ -190,12 +192,16 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
 
     @app.before_request
     def resolve_base_url() -> None:
-        if getattr(session, "unavailable", False):
-            raise StateUnavailable("the shared session store (Redis) is unavailable")
         g.nonce = secrets.token_urlsafe(16)
         g.remap = context.remap.resolve(request.headers.get(HEADER), request.remote_addr)
-        g.client = context.remap.client_address(request.remote_addr,
-                                                request.headers.get("X-Forwarded-For"))
+        g.client_address = context.remap.client_address(request.remote_addr,
+                                                        request.headers.get("X-Forwarded-For"))
+        if getattr(session, "unavailable", False):  # after the above: the page needs them
+            raise StateUnavailable("the shared session store (Redis) is unavailable")
+
+    @app.context_processor
+    def branding() -> dict[str, Any]:
+        return context.branding.template_values()
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -207,16 +213,20 @@ def create_app(config: Config, backend: AuthBackend | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def any_error(error: Exception) -> Response | HTTPException:
-        if isinstance(error, HTTPException):  # 404, 405, ...: Flask's own answers
-            return error
+        if isinstance(error, HTTPException):
+            if error.code is None or error.code < 400:  # the redirects of Flask's routing
+                return error
+            return pages.http_error_page(error)  # 404, 405, ...: branded, localized
         return pages.error_page(error)  # the taxonomy of idp.errors; 5xx for the unforeseen
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> Response:
-        return pages.error_page(SamlError("the request is too large"), status=413)
+        return pages.error_page(SamlError("the request is too large",
+                                          page_message="request_too_large"), status=413)
 
     @app.errorhandler(408)
     def too_slow(_: Exception) -> Response:  # the body's deadline (idp.server.body)
-        return pages.error_page(SamlError("the request did not arrive in time"), status=408)
+        return pages.error_page(SamlError("the request did not arrive in time",
+                                          page_message="request_too_slow"), status=408)
 
     return app

@@ -12,6 +12,7 @@ from idp.observe.certificates import CertificateInfo
 from idp.saml.metadata import Description
 from idp.saml.registry import Registry
 from idp.saml.signing import Signer
+from idp.web.branding import Branding
 from idp.web.nameids import IssuedNameIds
 from idp.web.remap import RemapPolicy
 from idp.web.state import PendingCodec
@@ -34,6 +35,7 @@ class Sts:
     persistent_key: bytes | None = None  # None: persistent NameIDs are not offered
     description: Description = field(default_factory=Description)
     certificates: list[CertificateInfo] = field(default_factory=list)
+    branding: Branding = field(default_factory=Branding)
 
 
 def sts() -> Sts:

@@ -1,4 +1,5 @@
-"""IdP metadata, the help page its errorURL names, and the liveness/readiness probes."""
+"""IdP metadata, the help page its errorURL names, the front page, the configured logo, and the
+liveness/readiness probes."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, jsonify, make_response, request
+from flask import Blueprint, abort, g, jsonify, make_response, request
 from werkzeug.wrappers import Response
 
 from idp.observe.certificates import expiry_warnings
 from idp.saml.metadata import ERROR_PATH, METADATA_PATH, idp_metadata
+from idp.web.branding import LOGO_PATH, LOGO_POLICY
 from idp.web.context import sts
 from idp.web.pages import message_page
 from idp.web.remap import HEADER
@@ -39,6 +41,25 @@ def metadata() -> Response:
 def help_page() -> Response:
     """The page the metadata's errorURL names: where an SP sends a user it turned away."""
     return message_page("help_title", "help", status=200)
+
+
+@bp.route("/")
+def home() -> Response:
+    """What someone who opens the STS's address sees: what this is, and nothing about how it is
+    set up (no version, no configuration)."""
+    return message_page("home_title", "home", status=200)
+
+
+@bp.route(LOGO_PATH)
+def logo() -> Response:
+    branding = sts().branding
+    if not branding.logo:
+        abort(404)
+    response = make_response(branding.logo)
+    response.headers["Content-Type"] = branding.logo_type
+    response.headers["Content-Security-Policy"] = LOGO_POLICY
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.route("/healthz")

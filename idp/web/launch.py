@@ -17,7 +17,7 @@ from flask import Blueprint, g, request
 from werkzeug.wrappers import Response
 
 from idp.config import Config
-from idp.errors import AuthenticationFailed, BackendUnavailable, ConfigError, SamlRequestError
+from idp.errors import AuthenticationFailed, BackendUnavailable, Misconfigured, SamlRequestError
 from idp.regions import region_domain
 from idp.web import monitoring
 from idp.web.context import sts
@@ -47,17 +47,18 @@ def launch_targets(config: Config) -> dict[str, str]:
 @bp.route(LAUNCH_PATH, methods=["GET", "POST"])
 def launch() -> Response:
     if g.remap.refused:
-        raise SamlRequestError(g.remap.refused)
+        raise SamlRequestError(g.remap.refused, page_message="proxy_refused")
     ctx = sts()
     target = request.values.get("target", "")
     service_name = launch_targets(ctx.config).get(target)
     if not service_name:
         raise SamlRequestError(f"unknown or unconfigured launch target {target[:40]!r}; "
-                               f"use one of: {', '.join(TARGETS)}")
+                               f"use one of: {', '.join(TARGETS)}", page_message="launch_unknown")
     sp_id = ctx.config.launch.service_provider or (
         ctx.config.genesys.relying_party_identifier if ctx.config.genesys else "")
     if not sp_id:  # the configuration's fault, not the caller's: a 500 with a reference
-        raise ConfigError("launches need [genesys] or launch.service_provider")
+        raise Misconfigured("launches need [genesys] or launch.service_provider",
+                            page_message="launch_misconfigured")
     sp = ctx.registry.get(sp_id)
     pending = PendingLogon(sp=sp.entity_id, acs=sp.default_acs().location, request_id=None,
                            relay_state=None, service_name=service_name)
@@ -82,17 +83,17 @@ def _with_token(pending: PendingLogon, token: str) -> Response:
     # must not fill the store that holds the real ones.
     key = f"launch-token:{hashlib.sha256(token.encode()).hexdigest()}"
     if ctx.store.count(key):
-        log.warning("launch refused: replayed CIC auth token from %s", g.client)
+        log.warning("launch refused: replayed CIC auth token from %s", g.client_address)
         return message_page("error_title", "token_refused", status=403)
     try:
         user = ctx.backend.authenticate_token(token)
     except AuthenticationFailed:
-        log.warning("launch refused: CIC auth token rejected (from %s)", g.client)
+        log.warning("launch refused: CIC auth token rejected (from %s)", g.client_address)
         return message_page("error_title", "token_refused", status=403)
     except BackendUnavailable as exc:
         return unavailable_page(exc)
     if not ctx.store.add_once(key, TOKEN_REPLAY_TTL):  # the same token, twice at once
-        log.warning("launch refused: replayed CIC auth token from %s", g.client)
+        log.warning("launch refused: replayed CIC auth token from %s", g.client_address)
         return message_page("error_title", "token_refused", status=403)
     log.info("launch for %r with a CIC auth token", user.user_id)
     monitoring.launched(request.values.get("target", ""), user.user_id, "cic_token")

@@ -47,14 +47,15 @@ log = logging.getLogger(__name__)
 def logout() -> Response:
     if carried("SAMLRequest") is not None or carried("SAMLResponse") is not None:
         if g.remap.refused:
-            raise SamlRequestError(g.remap.refused)
+            raise SamlRequestError(g.remap.refused, page_message="proxy_refused")
         if carried("SAMLRequest") is not None:
             return _logout_request()
         return slo.response_received()
     if request.method == "POST":
         if not csrf_ok(request.form.get("csrf")):
             raise SamlRequestError("the log-off form has expired or was not issued by this "
-                                   "server (CSRF token missing or wrong)")
+                                   "server (CSRF token missing or wrong)",
+                                   page_message="logoff_form_expired")
         if request.form.get("intent") == "skip":
             return slo.skip()
         others = participants()
@@ -89,8 +90,8 @@ def _logout_request() -> Response:
     message, sp = received.message, received.sp
     if message.not_on_or_after is not None and parse_instant(
             message.not_on_or_after, "LogoutRequest's NotOnOrAfter") <= dt.datetime.now(dt.UTC):
-        raise SamlRequestError("the LogoutRequest has expired (NotOnOrAfter); log off again "
-                               "from the application")
+        raise SamlRequestError("the LogoutRequest has expired (NotOnOrAfter)",
+                               page_message="logout_failed")
     if not _names_this_session(message, sp.entity_id):
         log.warning("LogoutRequest from %r names another principal than this browser's "
                     "session; the session is kept", sp.entity_id)
@@ -103,7 +104,8 @@ def _logout_request() -> Response:
                                  "rs": received.relay_state, "async": message.asynchronous}
     if not message.asynchronous and slo.endpoint(sp, BINDING_REDIRECT) is None:
         raise SamlRequestError(f"service provider {sp.entity_id!r} has no SingleLogoutService "
-                               "registered, so its logout cannot be answered")
+                               "registered, so its logout cannot be answered",
+                               page_message="logout_failed")
     _end_session(f"a LogoutRequest from {sp.entity_id!r}", sp.entity_id)
     return slo.begin(initiator, others)
 

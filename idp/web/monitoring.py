@@ -86,7 +86,7 @@ def _certificate_gauges() -> Iterable[Metric]:
 
 def _where() -> dict[str, Any]:
     remap = g.get("remap")
-    return {"client": g.get("client"), "base_url": remap.base_url if remap else None}
+    return {"client": g.get("client_address"), "base_url": remap.base_url if remap else None}
 
 
 def logon_failed(outcome: str, typed: str) -> None:

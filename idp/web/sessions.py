@@ -37,8 +37,10 @@ def derive_key(secret: str, purpose: bytes) -> bytes:
                 info=b"cic-sts " + purpose).derive(secret.encode())
 
 
-class StsSession(SecureCookieSession):
-    """A session that remembers who it belonged to when it was opened (to rotate its ID)."""
+class WebSession(SecureCookieSession):
+    """Flask's `session` of this browser, wherever it is kept (cookie or Redis); it remembers
+    who it belonged to when it was opened (to rotate its ID). Who logged on, in it, is read
+    from it as an `idp.web.state.LogonSession`."""
 
     opened_for: Any = None
     sid: str | None = None
@@ -66,7 +68,7 @@ def _delete_cookie(interface: SessionInterface, app: Flask, response: Response) 
 
 
 class EncryptedCookieSessionInterface(SessionInterface):
-    session_class = StsSession
+    session_class = WebSession
 
     def __init__(self, secret: str) -> None:
         self._aead = AESGCM(derive_key(secret, b"session cookie"))
@@ -74,20 +76,20 @@ class EncryptedCookieSessionInterface(SessionInterface):
     def _aad(self, app: Flask) -> bytes:
         return self.get_cookie_name(app).encode()  # a value moved to another cookie is invalid
 
-    def open_session(self, app: Flask, request: Request) -> StsSession:
+    def open_session(self, app: Flask, request: Request) -> WebSession:
         raw = request.cookies.get(self.get_cookie_name(app))
         if not raw:
-            return StsSession()
+            return WebSession()
         try:
             blob = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4))
             plain = self._aead.decrypt(blob[:12], blob[12:], self._aad(app))
             envelope = json.loads(plain)
         except (binascii.Error, ValueError, InvalidTag):
-            return StsSession()  # tampered, foreign or from an old secret: start afresh
+            return WebSession()  # tampered, foreign or from an old secret: start afresh
         if not isinstance(envelope, dict) or envelope.get("exp", 0) < time.time():
-            return StsSession()
+            return WebSession()
         data = envelope.get("data")
-        return StsSession(data if isinstance(data, dict) else {})
+        return WebSession(data if isinstance(data, dict) else {})
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not session:
@@ -108,17 +110,17 @@ SESSION_PREFIX = "cic-sts:session:"
 
 
 class RedisSessionInterface(SessionInterface):
-    session_class = StsSession
+    session_class = WebSession
 
     def __init__(self, client: Any, prefix: str = SESSION_PREFIX) -> None:
         self._redis = client
         self._prefix = prefix
 
-    def open_session(self, app: Flask, request: Request) -> StsSession:
+    def open_session(self, app: Flask, request: Request) -> WebSession:
         from redis.exceptions import RedisError
 
         sid = request.cookies.get(self.get_cookie_name(app))
-        session = StsSession()
+        session = WebSession()
         if sid and len(sid) <= 64:
             try:
                 raw = self._redis.get(self._prefix + sid)
@@ -131,7 +133,7 @@ class RedisSessionInterface(SessionInterface):
                 return session
             if raw is not None:
                 data = json.loads(raw)
-                session = StsSession(data if isinstance(data, dict) else {})
+                session = WebSession(data if isinstance(data, dict) else {})
                 session.sid = sid
         session.opened_for = session.get("uid")
         return session

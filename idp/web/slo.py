@@ -44,6 +44,7 @@ from idp.saml.response import (
 )
 from idp.web import i18n
 from idp.web.context import sts
+from idp.web.csp import content_security_policy
 from idp.web.inbound import receive_message
 from idp.web.pages import post_page
 from idp.web.state import Participant
@@ -74,7 +75,8 @@ def advance() -> Response:
     ctx = sts()
     state = current()
     if state is None:
-        raise SamlRequestError("this browser is not logging off (or took too long)")
+        raise SamlRequestError("this browser is not logging off (or took too long)",
+                               page_message="logout_failed")
     while state["todo"]:
         other = Participant.load(state["todo"].pop(0))
         if other is None:
@@ -120,11 +122,13 @@ def response_received() -> Response:
     state = current()
     wait = state.get("wait") if state else None
     if state is None or not wait:
-        raise SamlRequestError("a LogoutResponse arrived, but this browser is not logging off")
+        raise SamlRequestError("a LogoutResponse arrived, but this browser is not logging off",
+                               page_message="logout_failed")
     received = receive_message("SAMLResponse", parse_logout_response, LOGOUT_PATH)
     answer = received.message
     if received.sp.entity_id != wait[0] or answer.in_response_to != wait[2]:
-        raise SamlRequestError("the LogoutResponse does not answer the LogoutRequest sent")
+        raise SamlRequestError("the LogoutResponse does not answer the LogoutRequest sent",
+                               page_message="logout_failed")
     confirmed = answer.status == STATUS_SUCCESS
     log.info("logout propagated to %r: %s", wait[0], answer.status)
     state["done"].append([wait[0], wait[1], confirmed])
@@ -163,7 +167,8 @@ def answer_logout(sp: ServiceProvider, in_response_to: str, relay_state: str | N
     found = endpoint(sp, BINDING_REDIRECT)
     if found is None:
         raise SamlRequestError(f"service provider {sp.entity_id!r} has no SingleLogoutService "
-                               "registered, so its logout cannot be answered")
+                               "registered, so its logout cannot be answered",
+                               page_message="logout_failed")
     destination = found.response_location or found.location
     xml = build_logout_response(ctx.config.entity_id, destination, in_response_to,
                                 dt.datetime.now(dt.UTC),
@@ -217,7 +222,6 @@ def _results(done: list[tuple[str, bool]], then: tuple[str, Delivery] | None) ->
     response.headers["Cache-Control"] = "no-store"
     if then is not None:
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(then[1].url))
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'self'; img-src 'self'; "
-            f"form-action {origin}; frame-ancestors 'none'; base-uri 'none'")
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            form_action=origin)
     return response

@@ -17,7 +17,14 @@ from flask import Blueprint, g, request
 from werkzeug.wrappers import Response
 
 from idp.auth.hashing import TooManyLogons
-from idp.errors import AuthenticationFailed, BackendUnavailable, SamlRequestError, SamlStatusError
+from idp.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    BackendUnavailable,
+    PasswordExpired,
+    SamlRequestError,
+    SamlStatusError,
+)
 from idp.saml import authn_context
 from idp.saml.constants import (
     NAMEID_EMAIL,
@@ -45,9 +52,9 @@ from idp.web.context import sts
 from idp.web.inbound import carried, receive_message
 from idp.web.pages import logon_page, message_page, post_page
 from idp.web.state import (
+    LogonSession,
     Participant,
     PendingLogon,
-    StsSession,
     add_participant,
     csrf_ok,
     current_session,
@@ -63,13 +70,13 @@ log = logging.getLogger(__name__)
 @bp.route("/ICNotifierIDP/login", methods=["GET", "POST"])
 def login() -> Response:
     if g.remap.refused:
-        raise SamlRequestError(g.remap.refused)
+        raise SamlRequestError(g.remap.refused, page_message="proxy_refused")
     if carried("SAMLRequest") is not None:  # also refuses a protocol parameter given twice
         return _authn_request()
     if request.method == "POST" and "ctx" in request.form:
         return _logon_form()
     raise SamlRequestError("no SAML request: open this page from Genesys Cloud or another "
-                           "registered application")
+                           "registered application", page_message="no_saml_request")
 
 
 def _authn_request() -> Response:
@@ -128,42 +135,54 @@ def _logon_form() -> Response:
     password = request.form.get("password", "")
     limits = ctx.config.state
     user_key = throttle_key(user_id)
-    address_key = _address_key(g.client)
+    address_key = _address_key(g.client_address)
     # Read a counter first: with Redis down this is the clear 503, where a CSRF token that
     # could not be stored would otherwise show as an expired form.
     address_throttled = ctx.store.count(address_key) >= limits.max_failed_logons * 5
     if not csrf_ok(request.form.get("csrf")):
         raise SamlRequestError("the logon form has expired or was not issued by this server "
-                               "(CSRF token missing or wrong)")
+                               "(CSRF token missing or wrong)", page_message="form_expired")
     pending = ctx.pending.loads(request.form["ctx"])
-    if request.form.get("intent") == "language":
-        return logon_page(pending)
+    if request.form.get("intent") == "language":  # the no-JavaScript language switch
+        return logon_page(pending, user_id=user_id)
     # An address that is throttled is refused before anything is counted for the user ID it
     # names: its attempts must not lock out a user it does not own. Attempts per user ID are
     # counted before the backend is asked, so that parallel attempts cannot all pass the
     # check; a successful logon clears the count.
-    if address_throttled or ctx.store.hit(user_key, limits.failed_logon_window) > \
-            limits.max_failed_logons:
-        # Refused without asking the backend, for known and unknown user IDs alike.
-        log.warning("logon for user ID %r from %s refused: too many failed logons",
-                    user_id[:128], g.client)
+    user_throttled = not address_throttled and ctx.store.hit(
+        user_key, limits.failed_logon_window) > limits.max_failed_logons
+    if address_throttled or user_throttled:
+        # Refused without asking the backend, for known and unknown user IDs alike. A user ID
+        # with too many failures is locked until the window passes or `users unlock`: the
+        # page says so, as it does for an account CIC reports locked.
+        log.warning("logon for user ID %r from %s refused: too many failed logons (%s)",
+                    user_id[:128], g.client_address,
+                    "from the address" if address_throttled else "for the user ID")
         monitoring.logon_failed("throttled", user_id)
-        return logon_page(pending, error="too_many_attempts", user_id=user_id, status=429)
+        return logon_page(pending, error="account_locked" if user_throttled
+                          else "too_many_attempts", user_id=user_id, status=429)
     try:
         if not user_id or not password:
             raise AuthenticationFailed("user ID and password are required")
         user = ctx.backend.authenticate(user_id, password)
     except AuthenticationFailed:
-        log.info("logon failed for user ID %r from %s", user_id[:128], g.client)
+        log.info("logon failed for user ID %r from %s", user_id[:128], g.client_address)
         ctx.store.hit(address_key, limits.failed_logon_window)
         monitoring.logon_failed("wrong_password", user_id)
         return logon_page(pending, error="bad_credentials", user_id=user_id, status=401)
     except TooManyLogons as exc:  # every hashing slot busy for a while: a burst of logons
-        log.warning("logon for user ID %r from %s turned away: %s", user_id[:128], g.client,
-                    exc)
+        log.warning("logon for user ID %r from %s turned away: %s", user_id[:128],
+                    g.client_address, exc)
         ctx.store.unhit(user_key)  # no password was checked: not an attempt
         monitoring.logon_failed("busy", user_id)
         return logon_page(pending, error="too_many_logons", user_id=user_id, status=503)
+    except (PasswordExpired, AccountLocked) as exc:  # the backend logged what it was told
+        log.info("logon refused for user ID %r from %s: %s", user_id[:128], g.client_address,
+                 exc)
+        ctx.store.unhit(user_key)  # the password may well have been right: no failure
+        monitoring.logon_failed(exc.page_message, user_id)
+        return logon_page(pending, error=exc.page_message, user_id=user_id,
+                          status=exc.http_status)
     except BackendUnavailable as exc:
         log.error("authentication backend unavailable: %s", exc)
         ctx.store.unhit(user_key)  # CIC was not asked: not an attempt to hold against the user
@@ -174,7 +193,7 @@ def _logon_form() -> Response:
         log.info("user %r logged on but has no business e-mail; no assertion issued", user_id)
         monitoring.logon_failed("no_email", user.user_id)
         return message_page("no_email_title", "no_email", status=403)
-    log.info("user %r logged on from %s", user.user_id, g.client)
+    log.info("user %r logged on from %s", user.user_id, g.client_address)
     monitoring.logon_succeeded(user.user_id)
     return issue_response(pending, user, start_session(user.user_id))
 
@@ -203,7 +222,7 @@ def _name_id(pending: PendingLogon, sp: ServiceProvider, user: CicUser,
     return issued
 
 
-def issue_response(pending: PendingLogon, user: CicUser, session: StsSession) -> Response:
+def issue_response(pending: PendingLogon, user: CicUser, session: LogonSession) -> Response:
     ctx = sts()
     sp = ctx.registry.get(pending.sp)
     if not user.email and _format(pending) == NAMEID_EMAIL:

@@ -51,34 +51,37 @@ class PendingCodec:
             return PendingLogon(**data)
         except (BadSignature, TypeError):
             raise SamlRequestError("the logon form has expired or was not issued by this "
-                                   "server") from None
+                                   "server", page_message="form_expired") from None
 
 
 @dataclass(frozen=True)
-class StsSession:
+class LogonSession:
+    """The logon an STS session records (in Flask's session, `idp.web.sessions.WebSession`):
+    who, when, and the session index assertions carry."""
+
     user_id: str
     auth_time: float
     session_index: str
     kept: bool = True  # False: for one answer only (a token launch), remembered nowhere
 
 
-def current_session(lifetime: int) -> StsSession | None:
+def current_session(lifetime: int) -> LogonSession | None:
     user_id, auth_time = session.get("uid"), session.get("at")
     if not isinstance(user_id, str) or not isinstance(auth_time, (int, float)):
         return None
     if time.time() - auth_time > lifetime:
         session.pop("uid", None)
         return None
-    return StsSession(user_id, auth_time, str(session.get("sid", "")))
+    return LogonSession(user_id, auth_time, str(session.get("sid", "")))
 
 
-def start_session(user_id: str) -> StsSession:
+def start_session(user_id: str) -> LogonSession:
     """Record a fresh logon; a new CSRF token too, so one seen before logon is useless after.
     The same user logging on again (ForceAuthn) keeps the SPs of the session, for logout."""
     kept = session.get("sps") if session.get("uid") == user_id else None
     session.clear()
     session.permanent = True
-    started = StsSession(user_id, time.time(), "_" + secrets.token_hex(16))
+    started = LogonSession(user_id, time.time(), "_" + secrets.token_hex(16))
     session.update(uid=started.user_id, at=started.auth_time, sid=started.session_index,
                    csrf=secrets.token_urlsafe(24))
     if kept:
@@ -86,9 +89,9 @@ def start_session(user_id: str) -> StsSession:
     return started
 
 
-def one_time_session(user_id: str) -> StsSession:
+def one_time_session(user_id: str) -> LogonSession:
     """A session for one answer only, kept nowhere."""
-    return StsSession(user_id, time.time(), "_" + secrets.token_hex(16), kept=False)
+    return LogonSession(user_id, time.time(), "_" + secrets.token_hex(16), kept=False)
 
 
 def csrf_token() -> str:
