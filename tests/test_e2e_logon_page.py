@@ -228,7 +228,7 @@ def test_the_signing_in_page_is_styled_and_shows_the_manual_way_only_without_jav
 def assert_styled(page: Page) -> None:
     """The STS's stylesheet applies: the card on its grey page. Checked once the page has loaded
     (its stylesheet included: a stylesheet refused by the CSP still leaves it unstyled)."""
-    page.wait_for_load_state("load")
+    page.wait_for_function("() => document.readyState === 'complete'")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == \
         "rgb(238, 241, 244)"
     assert page.evaluate("() => getComputedStyle(document.querySelector('.card'))"
