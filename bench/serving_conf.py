@@ -21,8 +21,6 @@ if _variant not in VARIANTS:
 
 if _variant == "legacy":
     worker_class = "bench.legacy_worker.StsWorker"
-elif _variant == "idp.server-no-pause":
-    worker_class = "bench.nopause_worker.NoPauseWorker"
 elif _variant != "idp.server":
     worker_class = "gthread" if _variant == "gthread" else "gevent"
     threads = 16 if _variant == "gthread" else 1

@@ -2,7 +2,6 @@
 
 VARIANTS = {
     "idp.server": "the STS's worker (idp.server.worker)",
-    "idp.server-no-pause": "the STS's worker without the accept pause that spreads connections",
     "legacy": "the worker before idp.server (bench/legacy_worker.py)",
     "gevent": "gunicorn's gevent worker",
     "gevent+yield": "gunicorn's gevent worker, post_request yields (gevent.sleep(0))",

@@ -75,10 +75,6 @@ NAMES = (
          "the TLS wrapping the override calls"),
     Name("gevent.server", "StreamServer", "ssl_args", "attribute",
          "the arguments of that wrapping"),
-    Name("gevent.baseserver", "BaseServer", "stop_accepting", "call",
-         "the pause in accepting after each accept that spreads connections over the workers"),
-    Name("gevent.baseserver", "BaseServer", "start_accepting", "call",
-         "the end of that pause (gevent's own pool-full handling uses the same pair)"),
     # gunicorn: the worker process around gevent's server
     Name("gunicorn.workers.ggevent", "", "GeventPyWSGIWorker", "call",
          "the worker extended (process, signals, graceful stop)"),

@@ -31,9 +31,7 @@ with the measurements. On top of gunicorn's `gevent_pywsgi` worker this adds:
 - client errors (a reset, a malformed head, a head cut short) close the connection or get a 400
   without a traceback in the log;
 - fairness: a yield between two requests of one connection, so that a client that sends its next
-  request the moment an answer arrives cannot keep the worker to itself; and, with several
-  workers, a short pause in accepting after each accept, growing with the connections the worker
-  holds, so that keep-alive connections spread evenly over the workers.
+  request the moment an answer arrives cannot keep the worker to itself.
 
 Every name of gevent or gunicorn this relies on beyond their documented API is listed in
 `idp.server.private`, checked when this module is imported.
@@ -66,10 +64,6 @@ STOP_LINGER = 2.0
 STOPPING = "idp.stopping"
 #: The deadline when gunicorn's keepalive is 0 (keep-alive off).
 DEFAULT_DEADLINE = 30.0
-#: With several workers, after each accept a worker stops accepting for this long per
-#: connection it holds (at most ACCEPT_PAUSE_MAX): see `StsServer.wrap_socket_and_handle`.
-ACCEPT_PAUSE_PER_CONNECTION = 0.0002
-ACCEPT_PAUSE_MAX = 0.01
 
 _QUERY = re.compile(r"\?\S*")
 _UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
@@ -285,8 +279,6 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
             # share the listening socket, and one that took a burst of new connections (a
             # proxy opening its pool) would serve them all while another sits idle.
             self.max_accept = 1
-        self.balance = self.cfg.workers > 1
-        self.connection_count = 0  # connections this worker holds
         self.idle: set[StsHandler] = set()  # connections waiting for their next request
         self.handshaking: set[Any] = set()  # their greenlets, during the TLS handshake
         self.idle_closed = False
@@ -297,29 +289,6 @@ class StsServer(PyWSGIServer):  # type: ignore[misc]
         return self.draining or self.closed
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
-        self.connection_count += 1
-        try:
-            if self.balance:
-                self._pause_accepting()
-            return self._handshake_and_handle(client_socket, address)
-        finally:
-            self.connection_count -= 1
-
-    def _pause_accepting(self) -> None:
-        # The workers share the listening socket and the kernel wakes them all; whoever gets
-        # there first takes the connection, so one worker can end up with twice the keep-alive
-        # connections of another (measured: 22 and 10 of 32), and its clients wait twice as long.
-        # A worker that just accepted steps back for a time that grows with what it holds: the
-        # one with fewer connections takes the next. Nothing waits when no other connection is.
-        self.stop_accepting()
-        pause = min(ACCEPT_PAUSE_MAX, self.connection_count * ACCEPT_PAUSE_PER_CONNECTION)
-        gevent.spawn_later(pause, self._resume_accepting)
-
-    def _resume_accepting(self) -> None:
-        if not self.closed:
-            self.start_accepting()
-
-    def _handshake_and_handle(self, client_socket: Any, address: Any) -> Any:
         # The handshake happens before the handler exists: bound it here, as a whole.
         limit = deadline(self.cfg)
         client_socket.settimeout(limit)
