@@ -1,8 +1,8 @@
 """Every page an agent can reach, in every shipped language (issue 13, part 2): a broken or
 expired link from Genesys Cloud, an application that is not registered, the CIC client buttons
-not set up, CIC down, too many attempts, a server fault, no such page; and the front page.
-Each is in the browser's language only, says what to do, and shows a reference whose log line
-carries the technical detail the page does not show."""
+not set up, CIC down, too many logons at once, too many attempts, a server fault, no such page;
+and the front page. Each is in the browser's language only, says what to do, and shows a
+reference whose log line carries the technical detail the page does not show."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from idp.auth.hashing import TooManyLogons
 from idp.auth.local import LocalDirectory
 from idp.config import Config, load_config
 from idp.errors import BackendUnavailable, StsError, WebError
@@ -231,6 +232,13 @@ def test_cic_down(agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
         answer = agent.log_on()
     logon_error(agent, answer, 503, "backend_unavailable")
     assert "cic1.example.com" not in answer.text and "cic1.example.com" in caplog.text
+
+
+def test_too_many_logons_at_once(agent: Agent) -> None:
+    agent.backend.failure = TooManyLogons("every hashing slot busy for 5 s")
+    answer = agent.log_on()
+    logon_error(agent, answer, 503, "too_many_logons")
+    assert "hashing slot" not in answer.text
 
 
 def test_too_many_attempts_from_one_address(agent: Agent, config: Config) -> None:
