@@ -53,9 +53,15 @@ from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  
 from idp.proxy.check import with_temp_paths  # noqa: E402
 from idp.users import CicUser  # noqa: E402
 from tests.conftest import hidden, write_config  # noqa: E402
-from tests.servers import free_port, nginx_running, pair_port, sts_server  # noqa: E402
+from tests.servers import (  # noqa: E402
+    PAIR,
+    free_port,
+    nginx_running,
+    pair_port,
+    pair_proxy_section,
+    sts_server,
+)
 
-PAIR = ("127.0.0.2", "127.0.0.3")
 PASSWORD = "a long shift-start passphrase"
 SP_BASE = "https://sp.example.test"
 
@@ -206,20 +212,8 @@ def main() -> None:
         (prefix / "logs").mkdir(parents=True)
         text = path.read_text().replace("[server]\n", f'[server]\npublic_base_url = "{base}"\n'
                                         'workers = 1\n', 1)
-        path.write_text(text + f"""
-[proxy]
-servers = ["{PAIR[0]}:{port}", "{PAIR[1]}:{port}"]
-listen_address = "127.0.0.1"
-tls_certificate = "certs/tls.crt"
-tls_key = "certs/tls.key"
-upstream_ca = "certs/tls.crt"
-upstream_name = "localhost"
-log_dir = "{prefix / 'logs'}"
-pid_file = "nginx.pid"
-
-[monitoring]
-audit_log = ""
-""")
+        path.write_text(text + pair_proxy_section(port, prefix)
+                        + '\n[monitoring]\naudit_log = ""\n')
         config = load_config(path)
         seed(config.directory.database, args.users)
         conf = prefix / "nginx.conf"

@@ -25,6 +25,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-sync"]
 
 
+#: The loopback addresses of the two STS servers of a switchover pair in tests and benches.
+PAIR = ("127.0.0.2", "127.0.0.3")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -44,6 +48,24 @@ def pair_port(addresses: tuple[str, ...], tries: int = 50) -> int:
             continue
         return port
     raise RuntimeError(f"no port free on all of {', '.join(addresses)}")
+
+
+def pair_proxy_section(port: int, nginx_prefix: Path | None = None) -> str:
+    """The ``[proxy]`` section for a proxy on this machine in front of `PAIR` on `port`, with
+    the test keys' TLS certificate both ways. With `nginx_prefix`, for an nginx of its own: its
+    logs there, its pid file under its prefix (not Debian's /run/nginx.pid)."""
+    section = f"""
+[proxy]
+servers = ["{PAIR[0]}:{port}", "{PAIR[1]}:{port}"]
+listen_address = "127.0.0.1"
+tls_certificate = "certs/tls.crt"
+tls_key = "certs/tls.key"
+upstream_ca = "certs/tls.crt"
+upstream_name = "localhost"
+"""
+    if nginx_prefix is not None:
+        section += f'log_dir = "{nginx_prefix / "logs"}"\npid_file = "nginx.pid"\n'
+    return section
 
 
 def insecure_context() -> ssl.SSLContext:

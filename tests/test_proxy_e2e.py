@@ -40,17 +40,18 @@ from idp.proxy.verify import authn_request_query
 from idp.saml.metadata import METADATA_PATH, SSO_PATH
 from tests.conftest import PASSWORD, hidden, seed_users, write_config
 from tests.servers import (
+    PAIR,
     flask_server,
     free_port,
     nginx_running,
     pair_port,
+    pair_proxy_section,
     stop,
     sts_server,
 )
 
 pytestmark = pytest.mark.e2e
 
-PAIR = ("127.0.0.2", "127.0.0.3")
 
 
 @dataclass
@@ -83,17 +84,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory, key_dir: Path) -> Iterator
     path = write_config(folder, key_dir, sp_base=sp_base, machine="127.0.0.1", port=sts_port,
                         stop_drain=3)  # a stop as in production (server.stop_drain's default)
     text = path.read_text().replace("[server]\n", f'[server]\npublic_base_url = "{base}"\n', 1)
-    path.write_text(text + f"""
-[proxy]
-servers = ["{PAIR[0]}:{sts_port}", "{PAIR[1]}:{sts_port}"]
-listen_address = "127.0.0.1"
-tls_certificate = "certs/tls.crt"
-tls_key = "certs/tls.key"
-upstream_ca = "certs/tls.crt"
-upstream_name = "localhost"
-log_dir = "{prefix / 'logs'}"
-pid_file = "nginx.pid"
-""")  # a relative pid file: under this nginx's prefix, not Debian's /run/nginx.pid
+    path.write_text(text + pair_proxy_section(sts_port, prefix))
     config = load_config(path)
     seed_users(config.directory.database)
 

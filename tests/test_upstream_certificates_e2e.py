@@ -18,11 +18,10 @@ from idp.cli import cli
 from idp.keys import generate_tls_pair
 from idp.proxy.check import with_temp_paths
 from tests.conftest import write_config
-from tests.servers import free_port, nginx_running, pair_port, stop, sts_server
+from tests.servers import PAIR, free_port, nginx_running, pair_port, stop, sts_server
 
 pytestmark = pytest.mark.e2e
 
-PAIR = ("127.0.0.2", "127.0.0.3")
 SHARED = "sts-upstream.internal"
 
 

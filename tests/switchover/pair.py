@@ -30,9 +30,16 @@ from idp.proxy.check import find_proxy, with_temp_paths
 from idp.proxy.model import Proxy, Upstream
 from idp.proxy.ready import tls_context, wait_ready
 from tests.conftest import CHEAP_HASHER, write_config
-from tests.servers import free_port, pair_port, redis_server, stop, wait_until_responds
+from tests.servers import (
+    PAIR,
+    free_port,
+    pair_port,
+    pair_proxy_section,
+    redis_server,
+    stop,
+    wait_until_responds,
+)
 
-PAIR = ("127.0.0.2", "127.0.0.3")
 PROXIES: tuple[Proxy, ...] = ("nginx", "haproxy")
 PASSWORD = "switchover pass phrase"
 #: The STS's own default (server.stop_drain): the pair stops as a production one does.
@@ -172,15 +179,7 @@ def switchover_pair(folder: Path, key_dir: Path, backend: str, users: int = 3000
         text = path.read_text().replace(
             "[server]\n", f'[server]\npublic_base_url = "{bases["nginx"]}"\n'
             f'remap_allowed_bases = ["{bases["nginx"]}", "{bases["haproxy"]}"]\n', 1)
-        path.write_text(text + state + f"""
-[proxy]
-servers = ["{PAIR[0]}:{sts_port}", "{PAIR[1]}:{sts_port}"]
-listen_address = "127.0.0.1"
-tls_certificate = "certs/tls.crt"
-tls_key = "certs/tls.key"
-upstream_ca = "certs/tls.crt"
-upstream_name = "localhost"
-""")
+        path.write_text(text + state + pair_proxy_section(sts_port))
         seed_users(load_config(path).directory.database, users)
         certs = folder / "certs"
         (certs / "proxy.pem").write_text((certs / "tls.crt").read_text()
