@@ -4,7 +4,6 @@ httpx's MockTransport plays the server; a fake clock makes every wait measurable
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,21 +14,15 @@ import pytest
 
 from idp.errors import OutcomeUnknown, PlatformError
 from idp.genesys.http import GenesysApi, refusal
-from idp.genesys.oauth import ClientCredentials
 from idp.genesys.presence import PresenceClient
 from idp.genesys.routing import RoutingClient
 from idp.genesys.scim import ScimClient
-from tests.sync.test_scim_client import API, LOGIN, FakeTime, Server
+from tests.sync.test_scim_client import API, ClockAndSleep, FakeTime, Server
+from tests.sync.test_scim_client import make_api as api_on
 
 
-def make_api(handler: Any, time_: FakeTime, **kwargs: Any) -> GenesysApi:
-    server = Server(handler)
-    http = httpx.Client(transport=httpx.MockTransport(server))
-    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
-                                    sleep=time_.sleep)
-    kwargs.setdefault("rate_per_minute", 60000)
-    return GenesysApi(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
-                      rng=random.Random(1), **kwargs)
+def make_api(handler: Any, time_: ClockAndSleep, **kwargs: Any) -> GenesysApi:
+    return api_on(Server(handler), time_, **kwargs)
 
 
 def paged(items: list[dict[str, Any]], cap: int, *, next_uri: bool,
@@ -176,14 +169,9 @@ def test_a_presence_write_waits_behind_one_pass_request_not_all_of_them() -> Non
             order.append(request.url.path)
         return httpx.Response(200, json={"id": "u1", "meta": {"version": "1"}})
 
-    server = Server(answer)
-    http = httpx.Client(transport=httpx.MockTransport(server))
-    credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
-                                    sleep=time_.sleep)
-    api = GenesysApi(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
-                     rate_per_minute=60)  # a slot a second
-    credentials.token()
-    scim, presence = ScimClient(API, credentials, api=api), PresenceClient(api)
+    api = make_api(answer, time_, rate_per_minute=60)  # a slot a second
+    api.credentials.token()
+    scim, presence = ScimClient(API, api.credentials, api=api), PresenceClient(api)
     workers = [threading.Thread(target=lambda: [scim.get_user("u1") for _ in range(3)])
                for _ in range(4)]
     for worker in workers:

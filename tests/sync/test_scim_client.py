@@ -9,7 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -21,12 +21,21 @@ from idp.errors import (
     UniquenessConflict,
     VersionConflict,
 )
+from idp.genesys.http import GenesysApi
 from idp.genesys.oauth import ClientCredentials, refresh_margin
 from idp.genesys.ratelimit import TokenBucket
 from idp.genesys.scim import ScimClient
 
 API = "https://api.example.test"
 LOGIN = "https://login.example.test"
+
+
+class ClockAndSleep(Protocol):
+    """What the Genesys clients take from a test's clock."""
+
+    def clock(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 class FakeTime:
@@ -63,13 +72,19 @@ class Server:
         return self.scim(request)
 
 
-def make_client(server: Server, time_: FakeTime, **kwargs: Any) -> ScimClient:
+def make_api(server: Server, time_: ClockAndSleep, **kwargs: Any) -> GenesysApi:
+    """The Genesys request layer against `server`, on the fake clock (SCIM and Platform tests)."""
     http = httpx.Client(transport=httpx.MockTransport(server))
     credentials = ClientCredentials(LOGIN, "id", "secret", http, clock=time_.clock,
                                     sleep=time_.sleep)
     kwargs.setdefault("rate_per_minute", 60000)
-    return ScimClient(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
+    return GenesysApi(API, credentials, http=http, clock=time_.clock, sleep=time_.sleep,
                       rng=random.Random(1), **kwargs)
+
+
+def make_client(server: Server, time_: FakeTime, **kwargs: Any) -> ScimClient:
+    api = make_api(server, time_, **kwargs)
+    return ScimClient(API, api.credentials, api=api)
 
 
 def user(id_: str = "u1", version: str = 'W/"1"') -> dict[str, Any]:
