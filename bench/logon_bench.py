@@ -49,10 +49,9 @@ from bench.sso_throughput import authn_query, process_tree_cpu  # noqa: E402
 from idp.auth.hashing import hasher_for  # noqa: E402
 from idp.auth.local import LocalDirectory  # noqa: E402
 from idp.config import DirectorySettings, load_config  # noqa: E402
-from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
 from idp.proxy.check import with_temp_paths  # noqa: E402
 from idp.users import CicUser  # noqa: E402
-from tests.conftest import hidden, write_config  # noqa: E402
+from tests.conftest import hidden, write_config, write_keys  # noqa: E402
 from tests.servers import (  # noqa: E402
     PAIR,
     free_port,
@@ -200,11 +199,7 @@ def main() -> None:
         folder = Path(tmp)
         keys = folder / "keys"
         keys.mkdir()
-        generate_signing_pair(keys / "saml-signing.key", keys / "saml-signing.crt",
-                              "https://127.0.0.1", force=False)
-        generate_tls_pair(keys / "tls.key", keys / "tls.crt",
-                          ["localhost", "127.0.0.1", *PAIR], force=False)
-        generate_secret(keys / "session.secret", force=False)
+        write_keys(keys)
         port, nginx_port = pair_port(PAIR), free_port()
         base = f"https://127.0.0.1:{nginx_port}/PureConnect"
         path = write_config(folder, keys, sp_base=SP_BASE, machine="127.0.0.1", port=port)

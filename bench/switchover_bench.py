@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.switchover_variants import VARIANTS, variant  # noqa: E402
-from idp.keys import generate_secret, generate_signing_pair, generate_tls_pair  # noqa: E402
 from idp.proxy.model import Proxy  # noqa: E402
+from tests.conftest import write_keys  # noqa: E402
 from tests.switchover import events  # noqa: E402
 from tests.switchover.events import Cost, Window  # noqa: E402
 from tests.switchover.pair import Pair, switchover_pair  # noqa: E402
@@ -37,12 +37,7 @@ from tests.switchover.traffic import Recorder, steady_traffic  # noqa: E402
 def key_folder(folder: Path) -> Path:
     keys = folder / "keys"
     keys.mkdir()
-    generate_signing_pair(keys / "saml-signing.key", keys / "saml-signing.crt",
-                          "https://localhost", force=False)
-    generate_tls_pair(keys / "tls.key", keys / "tls.crt",
-                      ["localhost", "127.0.0.1", "127.0.0.2", "127.0.0.3"], force=False)
-    generate_secret(keys / "session.secret", force=False)
-    return keys
+    return write_keys(keys)
 
 
 def calm(seconds: float) -> Callable[[Pair], Window]:

@@ -51,15 +51,20 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("keys")
+def write_keys(folder: Path) -> Path:
+    """A SAML signing pair, a TLS pair for localhost and the loopback addresses of a switchover
+    pair, and a session secret, in `folder` (the names `write_config` expects)."""
     generate_signing_pair(folder / "saml-signing.key", folder / "saml-signing.crt",
                           "https://localhost", force=False)
     generate_tls_pair(folder / "tls.key", folder / "tls.crt",
                       ["localhost", "127.0.0.1", "127.0.0.2", "127.0.0.3"], force=False)
     generate_secret(folder / "session.secret", force=False)
     return folder
+
+
+@pytest.fixture(scope="session")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_keys(tmp_path_factory.mktemp("keys"))
 
 
 def write_config(folder: Path, key_dir: Path, extra: str = "", sp_base: str = SP_BASE,
