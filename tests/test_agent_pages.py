@@ -6,6 +6,7 @@ reference whose log line carries the technical detail the page does not show."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from idp.config import Config, load_config
 from idp.errors import BackendUnavailable, StsError, WebError
 from idp.users import CicUser
 from idp.web import create_app
+from idp.web.context import Sts
 from idp.web.i18n import DEFAULT, Translator, catalogs
 from tests.conftest import (
     CHEAP_HASHER,
@@ -29,7 +31,6 @@ from tests.conftest import (
     hidden,
     input_value,
     logged_under_reference,
-    now_instant,
     parse_html,
     redirect_query,
     refusal,
@@ -90,6 +91,10 @@ def agent(request: pytest.FixtureRequest, config: Config, sp: Sp) -> Agent:
     return Agent(app.test_client(), backend, sp, request.param)
 
 
+def sts_of(client: FlaskClient) -> Sts:
+    return client.application.extensions["cic_sts"]  # type: ignore[no-any-return]
+
+
 def assert_in_language(answer: TestResponse, lang: str) -> None:
     """The page is in `lang`, all of it: its lang attribute, and no sentence of the English
     catalog where the language has its own."""
@@ -133,9 +138,11 @@ def test_a_link_that_is_not_a_saml_request(agent: Agent,
 
 
 def test_an_expired_saml_request(agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    sts_of(agent.client).clock = lambda: now  # the STS's clock stands still
     _, xml = agent.sp.authn_request()
-    stale = re.sub(r'IssueInstant="[^"]+"', f'IssueInstant="{now_instant(-900)}"', xml,
-                   count=1)
+    issued = (now - dt.timedelta(seconds=900)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stale = re.sub(r'IssueInstant="[^"]+"', f'IssueInstant="{issued}"', xml, count=1)
     answer = agent.get(LOGIN, **redirect_query(stale))
     reachable(agent, caplog, 400, "saml_link_broken", answer, "issued 900 seconds ago")
 

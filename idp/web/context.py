@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -36,6 +38,8 @@ class Sts:
     description: Description = field(default_factory=Description)
     certificates: list[CertificateInfo] = field(default_factory=list)
     branding: Branding = field(default_factory=Branding)
+    #: The time SAML messages are judged and stamped by (tests fix it).
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def sts() -> Sts:

@@ -3,7 +3,6 @@ judged with the configuration and the public bases this STS is reached under."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from flask import g, request
@@ -43,7 +42,7 @@ def receive_message(parameter: str, parse: Callable[[bytes, int], M], path: str,
     ctx = sts()
     idp = ctx.config.idp
     bases = {g.remap.base_url, ctx.config.public_base_url, *ctx.remap.allowed}
-    policy = Policy(max_bytes=idp.max_message_bytes, now=dt.datetime.now(dt.UTC),
+    policy = Policy(max_bytes=idp.max_message_bytes, now=ctx.clock(),
                     destinations=[base + path for base in bases],
                     max_age=idp.request_max_age, skew=idp.request_clock_skew,
                     remember=ctx.store.add_once)

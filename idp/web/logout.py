@@ -18,7 +18,6 @@ extension).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -89,7 +88,7 @@ def _logout_request() -> Response:
     received = receive_message("SAMLRequest", parse_logout_request, LOGOUT_PATH)
     message, sp = received.message, received.sp
     if message.not_on_or_after is not None and parse_instant(
-            message.not_on_or_after, "LogoutRequest's NotOnOrAfter") <= dt.datetime.now(dt.UTC):
+            message.not_on_or_after, "LogoutRequest's NotOnOrAfter") <= sts().clock():
         raise SamlRequestError("the LogoutRequest has expired (NotOnOrAfter)",
                                page_message="logout_failed")
     if not _names_this_session(message, sp.entity_id):

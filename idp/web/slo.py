@@ -19,7 +19,6 @@ in the session (`slo`), already ended, for at most `MAX_AGE` seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -98,7 +97,7 @@ def advance() -> Response:
         xml = build_logout_request(
             ctx.config.entity_id, found.location, request_id,
             other.full_name_id(ctx.config.entity_id), other.session_index,
-            dt.datetime.now(dt.UTC), REQUEST_LIFETIME,
+            ctx.clock(), REQUEST_LIFETIME,
             ctx.signer if found.binding == BINDING_POST else None)
         return deliver(_message(found.binding, found.location, "SAMLRequest", xml, None))
     session.pop("slo", None)
@@ -171,7 +170,7 @@ def answer_logout(sp: ServiceProvider, in_response_to: str, relay_state: str | N
                                page_message="logout_failed")
     destination = found.response_location or found.location
     xml = build_logout_response(ctx.config.entity_id, destination, in_response_to,
-                                dt.datetime.now(dt.UTC),
+                                ctx.clock(),
                                 ctx.signer if found.binding == BINDING_POST else None,
                                 top, second)
     return _message(found.binding, destination, "SAMLResponse", xml, relay_state)

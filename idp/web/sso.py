@@ -110,7 +110,7 @@ def status_response(pending: PendingLogon, refusal: SamlStatusError) -> Response
     ctx = sts()
     log.info("answered %r with status %s: %s", pending.sp, refusal.saml_status, refusal)
     xml = build_error_response(ctx.config.entity_id, pending.acs, pending.request_id,
-                               refusal.saml_status, str(refusal), dt.datetime.now(dt.UTC),
+                               refusal.saml_status, str(refusal), ctx.clock(),
                                ctx.signer, top=refusal.top)
     return post_page(pending.acs, encode_for_post(xml), pending.relay_state)
 
@@ -245,7 +245,7 @@ def issue_response(pending: PendingLogon, user: CicUser, session: LogonSession) 
             issuer=ctx.config.entity_id, audience=sp.entity_id, acs_url=pending.acs,
             in_response_to=pending.request_id, session_index=session_index,
             authn_instant=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
-            now=dt.datetime.now(dt.UTC), lifetime=idp.assertion_lifetime, skew=idp.clock_skew,
+            now=ctx.clock(), lifetime=idp.assertion_lifetime, skew=idp.clock_skew,
             sign_assertion=sp.sign_assertion),
         Subject(user.email, attributes, subject), ctx.signer)
     log.info("issued assertion for %r to %r at %s", user.user_id, sp.entity_id, pending.acs)
